@@ -1,0 +1,24 @@
+// Options shared by the commands that talk to a running peer as a client.
+import { QueueClient } from '../client/index.js'
+import { str, type OptionSpec } from './command.js'
+
+export const clientOptionSpec: OptionSpec = {
+  registry: { type: 'string' },
+  queue: { type: 'string' },
+  key: { type: 'string' },
+  json: { type: 'boolean' },
+}
+
+export const clientOptionHelp = `  --registry <src>     registry file or https:// URL (default: ./registry.yaml)
+  --queue <name>       queue (may be left out when the registry has one)
+  --key <file>         submitter key (default: keys/client.key beside the registry)
+  --json               print JSON for scripts`
+
+export async function withClient<T>(values: Record<string, string | boolean | string[] | undefined>, use: (client: QueueClient) => Promise<T>): Promise<T> {
+  const client = await QueueClient.connect({ registry: str(values.registry) ?? 'registry.yaml', queue: str(values.queue), key: str(values.key) })
+  try {
+    return await use(client)
+  } finally {
+    await client.close()
+  }
+}

@@ -1,0 +1,74 @@
+import superjson from 'superjson'
+import { assertEnqueued } from '../client/index.js'
+import { PeerqueueError } from '../errors.js'
+import { FINAL_STATES } from '../queue/job.js'
+import type { JobView } from '../service/job-view.js'
+import { int, printJson, str, type CliCommand } from './command.js'
+import { clientOptionHelp, clientOptionSpec, withClient } from './client-options.js'
+
+export const enqueue: CliCommand = {
+  name: 'enqueue',
+  summary: 'submit a job; with --wait, print its result',
+  usage: `Usage: queue-runtime enqueue <job-name> <json-payload> [options]
+
+Submits one job and prints its id once a majority of trusted peers stored it.
+
+Options:
+  --wait                  wait for the job to finish and print its result
+  --priority <n>          higher runs first (default 0)
+  --delay-ms <n>          run no earlier than this many ms from now
+  --idempotency-key <k>   a second enqueue with the same key returns the first job
+  --max-attempts <n>      attempts before the job is dead (default: the handler's)
+${clientOptionHelp}`,
+  options: {
+    ...clientOptionSpec,
+    wait: { type: 'boolean' },
+    priority: { type: 'string' },
+    'delay-ms': { type: 'string' },
+    'idempotency-key': { type: 'string' },
+    'max-attempts': { type: 'string' },
+  },
+  async run(values, positionals) {
+    const [name, json] = positionals
+    if (!name || json === undefined || positionals.length > 2) throw new PeerqueueError('E_USAGE', `expected a job name and a JSON payload\n\n${this.usage}`)
+    let payload: unknown
+    try {
+      payload = JSON.parse(json)
+    } catch (err) {
+      throw new PeerqueueError('E_USAGE', `the payload is not valid JSON: ${(err as Error).message}`)
+    }
+    const options = {
+      priority: int(values.priority, 'priority'),
+      delayMs: int(values['delay-ms'], 'delay-ms'),
+      idempotencyKey: str(values['idempotency-key']),
+      maxAttempts: int(values['max-attempts'], 'max-attempts'),
+    }
+    return withClient(values, async (client) => {
+      const [outcome] = await client.enqueue([{ name, payload: superjson.stringify(payload), options: dropUndefined(options) }])
+      const { id, created } = assertEnqueued(outcome)
+      if (!values.wait) {
+        if (values.json) printJson({ id, created })
+        else process.stdout.write(`${id}${created ? '' : ' (existing job with this idempotency key)'}\n`)
+        return 0
+      }
+      let view = await client.wait(id)
+      while (!FINAL_STATES.has(view.state)) view = await client.wait(id)
+      printOutcome(view, values.json === true)
+      return view.state === 'completed' ? 0 : 1
+    })
+  },
+}
+
+export function printOutcome(view: JobView, json: boolean): void {
+  const result = view.result === null ? null : superjson.parse(view.result)
+  if (json) {
+    printJson({ ...view, result })
+    return
+  }
+  if (view.state === 'completed') process.stdout.write(`${JSON.stringify(result)}\n`)
+  else process.stdout.write(`job ${view.id} ${view.state} after ${view.attempt} attempt(s)${view.error ? `: ${view.error.name}: ${view.error.message}` : ''}\n`)
+}
+
+function dropUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}

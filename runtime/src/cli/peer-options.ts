@@ -1,0 +1,70 @@
+// Options shared by `start` and `dev`, and running a peer until a signal stops it.
+import { existsSync } from 'node:fs'
+import { errorMessage } from '../errors.js'
+import { Peer, type PeerOptions } from '../peer.js'
+import { int, str, type OptionSpec } from './command.js'
+
+export const peerOptionSpec: OptionSpec = {
+  registry: { type: 'string' },
+  queue: { type: 'string' },
+  key: { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  jobs: { type: 'string' },
+  data: { type: 'string' },
+  concurrency: { type: 'string' },
+  'no-work': { type: 'boolean' },
+}
+
+export const peerOptionHelp = `  --registry <src>     registry file or https:// URL (default: ./registry.yaml)
+  --queue <name>       queue to serve (may be left out when the registry has one)
+  --listen <multiaddr> address to listen on, repeatable (default: this peer's addrs in the registry)
+  --jobs <dir>         handler modules to bundle and run (default: ./jobs when it exists)
+  --data <dir>         where the write-ahead log and snapshots live
+  --concurrency <n>    handler threads (default: one per core)
+  --no-work            keep the queue but run no handlers here`
+
+type Values = Record<string, string | boolean | string[] | undefined>
+
+export function peerOptions(values: Values, defaults: { key?: string; data: string; dev: boolean }): PeerOptions {
+  const jobs = str(values.jobs) ?? (existsSync('jobs') ? 'jobs' : undefined)
+  const listen = Array.isArray(values.listen) ? values.listen : undefined
+  const concurrency = int(values.concurrency, 'concurrency')
+  return {
+    registry: str(values.registry) ?? 'registry.yaml',
+    queue: str(values.queue),
+    keyFile: str(values.key) ?? defaults.key ?? '',
+    listen,
+    jobsDir: jobs,
+    dataDir: str(values.data) ?? defaults.data,
+    concurrency,
+    work: values['no-work'] !== true,
+    dev: defaults.dev,
+    log: (line) => process.stdout.write(`${line}\n`),
+  }
+}
+
+export async function runUntilSignal(options: PeerOptions): Promise<number> {
+  const peer = await Peer.start(options)
+  const say = (line: string) => process.stdout.write(`${line}\n`)
+  say(`peerqueue: peer ${peer.identity.peerId}`)
+  say(`peerqueue: queue "${peer.queue.name}", listening on ${peer.listenAddrs.join(', ')}`)
+  say(`peerqueue: handlers: ${peer.handlerNames.join(', ') || '(none: this peer runs no jobs)'}`)
+  say('peerqueue: ready')
+  return new Promise((resolve) => {
+    let stopping = false
+    const stop = (signal: string) => {
+      if (stopping) return
+      stopping = true
+      say(`peerqueue: ${signal}, stopping (running jobs are handed back)`)
+      peer.close().then(
+        () => resolve(0),
+        (err: unknown) => {
+          process.stderr.write(`peerqueue: error while stopping: ${errorMessage(err)}\n`)
+          resolve(1)
+        },
+      )
+    }
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGTERM', () => stop('SIGTERM'))
+  })
+}

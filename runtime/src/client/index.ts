@@ -1,0 +1,102 @@
+// The untyped client of a queue: finds the trusted peer in the registry, dials it over libp2p
+// with the caller's key, and makes requests. @peerqueue/sdk/client adds types and superjson.
+import { dirname, join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { PeerqueueError } from '../errors.js'
+import { keyFileExists, readKeyFile } from '../net/identity.js'
+import { createPeerNode, type PeerNode } from '../net/node.js'
+import { RpcClient } from '../net/rpc.js'
+import type { EnqueueOutcome } from '../queue/commands.js'
+import type { EnqueueOptions } from '../queue/job.js'
+import { loadRegistry, selectQueue } from '../registry/load.js'
+import type { QueueConfig } from '../registry/schema.js'
+import type { PeerStatus } from '../peer.js'
+import type { JobView } from '../service/job-view.js'
+
+export type { EnqueueOutcome, EnqueueOptions, JobView, PeerStatus, QueueConfig }
+export { PeerqueueError, isPeerqueueError, type ErrorCode } from '../errors.js'
+export type { JobState, JobError, Backoff } from '../queue/job.js'
+
+export interface ConnectOptions {
+  /** Registry source: a file path or an https:// URL. */
+  readonly registry: string
+  /** Queue name; may be left out when the registry has one queue. */
+  readonly queue?: string
+  /** Key file of the submitter; defaults to keys/client.key beside a registry file, if there is one. */
+  readonly key?: string
+}
+
+export interface JobSpec {
+  readonly name: string
+  /** superjson text of the payload. */
+  readonly payload: string
+  readonly options?: EnqueueOptions
+}
+
+export class QueueClient {
+  private constructor(
+    readonly queue: QueueConfig,
+    readonly peerId: string,
+    private readonly node: PeerNode,
+    private readonly rpc: RpcClient,
+  ) {}
+
+  static async connect(options: ConnectOptions): Promise<QueueClient> {
+    const registry = await loadRegistry(options.registry)
+    const queue = selectQueue(registry, options.queue, options.registry)
+    const privateKey = await clientKey(options)
+    const node = await createPeerNode({ privateKey, listen: [] })
+    try {
+      const rpc = await RpcClient.open(node, queue.trustedPeers.flatMap((p) => p.addrs.map((a) => `${a}/p2p/${p.id}`)))
+      return new QueueClient(queue, node.peerId.toString(), node, rpc)
+    } catch (err) {
+      await node.stop()
+      throw err
+    }
+  }
+
+  enqueue(jobs: readonly JobSpec[]): Promise<EnqueueOutcome[]> {
+    return this.rpc.call('enqueue', { jobs }) as Promise<EnqueueOutcome[]>
+  }
+
+  get(ids: readonly string[]): Promise<(JobView | null)[]> {
+    return this.rpc.call('get', { ids }) as Promise<(JobView | null)[]>
+  }
+
+  /** Resolves when the job is final or after `timeoutMs`, with the job as it then is. */
+  wait(id: string, timeoutMs = 30_000): Promise<JobView> {
+    return this.rpc.call('wait', { id, timeoutMs }) as Promise<JobView>
+  }
+
+  cancel(ids: readonly string[]): Promise<string[]> {
+    return this.rpc.call('cancel', { ids }) as Promise<string[]>
+  }
+
+  redrive(ids: readonly string[] | 'all'): Promise<string[]> {
+    return this.rpc.call('redrive', ids === 'all' ? { all: true } : { ids }) as Promise<string[]>
+  }
+
+  status(): Promise<PeerStatus> {
+    return this.rpc.call('status', {}) as Promise<PeerStatus>
+  }
+
+  async close(): Promise<void> {
+    await this.rpc.close()
+    await this.node.stop()
+  }
+}
+
+async function clientKey(options: ConnectOptions) {
+  if (options.key !== undefined) return (await readKeyFile(options.key)).privateKey
+  if (!/^[a-z]+:\/\//i.test(options.registry)) {
+    const beside = join(dirname(options.registry), 'keys', 'client.key')
+    if (await keyFileExists(beside)) return (await readKeyFile(beside)).privateKey
+  }
+  return generateKeyPair('Ed25519')
+}
+
+export function assertEnqueued(outcome: EnqueueOutcome | undefined): { id: string; created: boolean } {
+  if (!outcome) throw new PeerqueueError('E_INTERNAL', 'the peer returned no outcome')
+  if (!outcome.ok) throw new PeerqueueError(outcome.code, outcome.message)
+  return outcome
+}

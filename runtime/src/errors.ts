@@ -1,0 +1,49 @@
+// Errors a person can act on: a stable code plus a message naming what was wrong and where.
+// Stack traces are for bugs; anything caused by input or the environment is a PeerqueueError.
+
+export type ErrorCode =
+  | 'E_REGISTRY_INVALID'
+  | 'E_REGISTRY_UNREADABLE'
+  | 'E_KEY_MISSING'
+  | 'E_KEY_INVALID'
+  | 'E_KEY_EXISTS'
+  | 'E_USAGE'
+  | 'E_QUEUE_UNKNOWN'
+  | 'E_JOB_UNKNOWN'
+  | 'E_JOB_NOT_FOUND'
+  | 'E_PAYLOAD_INVALID'
+  | 'E_PAYLOAD_TOO_LARGE'
+  | 'E_QUEUE_FULL'
+  | 'E_NOT_ALLOWED'
+  | 'E_HANDLERS_INVALID'
+  | 'E_UNREACHABLE'
+  | 'E_CLOSED'
+  | 'E_TIMEOUT'
+  | 'E_PROTOCOL'
+  | 'E_LOG_CORRUPT'
+  | 'E_GROUP_UNSUPPORTED'
+  | 'E_DATA_LOCKED'
+  | 'E_INTERNAL'
+
+export class PeerqueueError extends Error {
+  override readonly name = 'PeerqueueError'
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export function isPeerqueueError(err: unknown): err is PeerqueueError {
+  return err instanceof PeerqueueError
+}
+
+/** Programmer errors: a broken invariant must stop the process before it reaches the disk. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`assertion failed: ${message}`)
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

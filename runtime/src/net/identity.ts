@@ -1,0 +1,60 @@
+// A peer's identity is an Ed25519 key kept in a file (base64 of the libp2p protobuf encoding).
+// The file is created with mode 0600 because whoever reads it can act as this peer.
+import { open, readFile, stat } from 'node:fs/promises'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PrivateKey } from '@libp2p/interface'
+import { PeerqueueError, errorMessage } from '../errors.js'
+
+export interface Identity {
+  readonly privateKey: PrivateKey
+  readonly peerId: string
+}
+
+export async function createKeyFile(path: string): Promise<Identity> {
+  const privateKey = await generateKeyPair('Ed25519')
+  const text = Buffer.from(privateKeyToProtobuf(privateKey)).toString('base64') + '\n'
+  let file
+  try {
+    file = await open(path, 'wx', 0o600)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') throw new PeerqueueError('E_KEY_EXISTS', `${path} already exists; refusing to overwrite a key`)
+    throw new PeerqueueError('E_KEY_INVALID', `cannot create key file ${path}: ${errorMessage(err)}`)
+  }
+  try {
+    await file.writeFile(text)
+    await file.sync()
+  } finally {
+    await file.close()
+  }
+  return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() }
+}
+
+export async function readKeyFile(path: string): Promise<Identity> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') {
+      throw new PeerqueueError('E_KEY_MISSING', `key file ${path} does not exist (create one with: queue-runtime keygen --out ${path})`)
+    }
+    throw new PeerqueueError('E_KEY_MISSING', `cannot read key file ${path}: ${errorMessage(err)}`)
+  }
+  try {
+    const privateKey = privateKeyFromProtobuf(Buffer.from(text.trim(), 'base64'))
+    if (privateKey.type !== 'Ed25519') throw new Error(`a ${privateKey.type} key, expected Ed25519`)
+    return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() }
+  } catch (err) {
+    throw new PeerqueueError('E_KEY_INVALID', `${path} is not a peerqueue key file: ${errorMessage(err)}`)
+  }
+}
+
+export async function keyFileExists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile()
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,109 @@
+// Request/response over one long-lived libp2p stream per client. The server answers requests
+// concurrently (a `wait` may be pending while enqueues flow), so replies can arrive out of order.
+import { lpStream } from '@libp2p/utils'
+import type { Connection, Stream } from '@libp2p/interface'
+import { PeerqueueError, errorMessage, isPeerqueueError } from '../errors.js'
+import { MAX_FRAME_BYTES, decodeReply, decodeRequest, encodeFrame, type ReplyFrame } from './frames.js'
+import type { PeerNode } from './node.js'
+
+export const RPC_PROTOCOL = '/peerqueue/rpc/1.0.0'
+
+/** What the server knows of a caller: its authenticated peer id (Noise proved it). */
+export interface Caller {
+  readonly peerId: string
+}
+
+export type RpcHandler = (method: string, params: unknown, caller: Caller) => Promise<unknown>
+
+export async function serveRpc(node: PeerNode, handler: RpcHandler): Promise<void> {
+  await node.handle(RPC_PROTOCOL, (stream: Stream, connection: Connection) => {
+    void serveStream(stream, { peerId: connection.remotePeer.toString() }, handler)
+  }, { maxInboundStreams: 1024 })
+}
+
+async function serveStream(stream: Stream, caller: Caller, handler: RpcHandler): Promise<void> {
+  const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+  const reply = (frame: ReplyFrame) => lp.write(encodeFrame(frame)).catch(() => undefined)
+  try {
+    for (;;) {
+      const request = decodeRequest((await lp.read()).subarray())
+      handler(request.method, request.params, caller).then(
+        (value) => reply({ id: request.id, ok: true, value: value ?? null }),
+        (err: unknown) => reply(errorReply(request.id, err)),
+      )
+    }
+  } catch {
+    stream.abort(new Error('rpc stream closed'))
+  }
+}
+
+function errorReply(id: number, err: unknown): ReplyFrame {
+  if (isPeerqueueError(err)) return { id, ok: false, code: err.code, message: err.message }
+  return { id, ok: false, code: 'E_INTERNAL', message: errorMessage(err) }
+}
+
+interface Pending {
+  resolve(value: unknown): void
+  reject(err: Error): void
+}
+
+/** The client end: call(method, params) resolves with the server's value or rejects with its error. */
+export class RpcClient {
+  private nextId = 1
+  private readonly pending = new Map<number, Pending>()
+  private closedWith: Error | undefined
+  private readonly lp
+
+  private constructor(private readonly stream: Stream) {
+    this.lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+    void this.readReplies()
+  }
+
+  static async open(node: PeerNode, addrs: readonly string[]): Promise<RpcClient> {
+    const { multiaddr } = await import('@multiformats/multiaddr')
+    let lastError: unknown
+    for (const addr of addrs) {
+      try {
+        const stream = await node.dialProtocol(multiaddr(addr), RPC_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
+        return new RpcClient(stream)
+      } catch (err) {
+        lastError = err
+      }
+    }
+    throw new PeerqueueError('E_UNREACHABLE', `cannot reach a trusted peer at ${addrs.join(', ')}: ${errorMessage(lastError)}`)
+  }
+
+  async call(method: string, params: unknown): Promise<unknown> {
+    if (this.closedWith) throw this.closedWith
+    const id = this.nextId++
+    const result = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }))
+    await this.lp.write(encodeFrame({ id, method, params }))
+    return result
+  }
+
+  async close(): Promise<void> {
+    this.fail(new PeerqueueError('E_CLOSED', 'the connection is closed'))
+    await this.stream.close().catch(() => this.stream.abort(new Error('closed')))
+  }
+
+  private async readReplies(): Promise<void> {
+    try {
+      for (;;) {
+        const frame = decodeReply((await this.lp.read()).subarray())
+        const waiter = this.pending.get(frame.id)
+        if (!waiter) continue
+        this.pending.delete(frame.id)
+        if (frame.ok) waiter.resolve(frame.value)
+        else waiter.reject(new PeerqueueError(frame.code, frame.message))
+      }
+    } catch (err) {
+      this.fail(new PeerqueueError('E_UNREACHABLE', `lost the connection to the trusted peer: ${errorMessage(err)}`))
+    }
+  }
+
+  private fail(err: Error): void {
+    this.closedWith ??= err
+    for (const waiter of this.pending.values()) waiter.reject(err)
+    this.pending.clear()
+  }
+}

@@ -1,0 +1,61 @@
+// Every change to queue state is one of these commands inside a log entry. The leader decides
+// everything non-deterministic (ids, time) before proposing, so applying is a pure function.
+import type { JobError, JobState, NewJob } from './job.js'
+
+export type Command =
+  | { readonly type: 'enqueue'; readonly jobs: readonly NewJob[]; readonly maxQueuedJobs: number }
+  /** Lease up to `count` ready jobs, best first, to one worker, passing over job names it cannot take now. */
+  | {
+      readonly type: 'lease'
+      readonly worker: string
+      readonly count: number
+      readonly leaseMs: number
+      readonly exclude: readonly string[]
+    }
+  | { readonly type: 'renew'; readonly worker: string; readonly jobs: readonly LeaseRef[]; readonly leaseMs: number }
+  | { readonly type: 'complete'; readonly worker: string; readonly job: LeaseRef; readonly result: string }
+  | { readonly type: 'fail'; readonly worker: string; readonly job: LeaseRef; readonly error: JobError }
+  | { readonly type: 'progress'; readonly worker: string; readonly job: LeaseRef; readonly progress: number }
+  /** Hands back every lease a worker holds, as if they expired now (a worker that left or restarted). */
+  | { readonly type: 'release'; readonly worker: string }
+  | { readonly type: 'cancel'; readonly jobIds: readonly string[] }
+  | { readonly type: 'redrive'; readonly jobIds: readonly string[] }
+  /** Moves time forward: promotes due delayed and retry-wait jobs, expires overdue leases. */
+  | { readonly type: 'advance' }
+
+export interface LeaseRef {
+  readonly jobId: string
+  readonly attempt: number
+}
+
+/** A log entry as the state machine sees it. `time` is the leader's clock when it proposed. */
+export interface Entry {
+  readonly index: number
+  readonly time: number
+  readonly command: Command
+}
+
+export interface GrantedLease {
+  readonly jobId: string
+  readonly name: string
+  readonly payload: string
+  readonly attempt: number
+  readonly timeoutMs: number
+  readonly expiresAt: number
+}
+
+export type EnqueueOutcome =
+  | { readonly ok: true; readonly id: string; readonly created: boolean }
+  | { readonly ok: false; readonly code: 'E_QUEUE_FULL'; readonly message: string }
+
+export type ApplyResult =
+  | { readonly type: 'enqueue'; readonly outcomes: readonly EnqueueOutcome[] }
+  | { readonly type: 'lease'; readonly leases: readonly GrantedLease[] }
+  /** For fenced commands: whether the sender held the lease it named. */
+  | { readonly type: 'fenced'; readonly accepted: boolean }
+  | { readonly type: 'changed'; readonly jobIds: readonly string[] }
+
+export interface JobChange {
+  readonly jobId: string
+  readonly state: JobState
+}

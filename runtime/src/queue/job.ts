@@ -1,0 +1,79 @@
+// The job record the replicated state machine keeps, and the options a submitter may set.
+
+export type JobState = 'delayed' | 'queued' | 'leased' | 'retry-wait' | 'completed' | 'dead' | 'cancelled'
+
+export const FINAL_STATES: ReadonlySet<JobState> = new Set(['completed', 'dead', 'cancelled'])
+
+export type Backoff =
+  | { readonly type: 'fixed'; readonly delayMs: number }
+  | { readonly type: 'exponential'; readonly baseMs: number; readonly maxMs: number }
+
+export interface RetryPolicy {
+  readonly maxAttempts: number
+  readonly backoff: Backoff
+}
+
+export interface JobError {
+  readonly message: string
+  readonly name: string
+  /** False when the handler threw NonRetryableError or the payload failed validation. */
+  readonly retryable: boolean
+}
+
+export interface Lease {
+  readonly worker: string
+  readonly attempt: number
+  readonly expiresAt: number
+}
+
+export interface JobRecord {
+  readonly id: string
+  readonly name: string
+  /** superjson text; the state machine never looks inside. */
+  readonly payload: string
+  readonly priority: number
+  readonly idempotencyKey: string | undefined
+  readonly retry: RetryPolicy
+  readonly timeoutMs: number
+  /** Order of submission, the tie-breaker between equal priorities. */
+  readonly seq: number
+  readonly enqueuedAt: number
+  state: JobState
+  /** Attempts started so far; the lease of attempt n fences results to attempt n. */
+  attempt: number
+  runAt: number
+  lease: Lease | undefined
+  progress: number | undefined
+  result: string | undefined
+  error: JobError | undefined
+  updatedAt: number
+  finishedAt: number | undefined
+}
+
+/** A job as the leader proposes it: everything the state machine needs, decided up front. */
+export interface NewJob {
+  readonly id: string
+  readonly name: string
+  readonly payload: string
+  readonly priority: number
+  readonly idempotencyKey: string | undefined
+  readonly retry: RetryPolicy
+  readonly timeoutMs: number
+  readonly delayMs: number
+}
+
+/** What a client may set per job; unset fields come from the handler's definition. */
+export interface EnqueueOptions {
+  readonly priority?: number
+  readonly delayMs?: number
+  readonly idempotencyKey?: string
+  readonly maxAttempts?: number
+  readonly backoff?: Backoff
+  readonly timeoutMs?: number
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 3,
+  backoff: { type: 'exponential', baseMs: 1000, maxMs: 60_000 },
+}
+export const DEFAULT_TIMEOUT_MS = 60_000

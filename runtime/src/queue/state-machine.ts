@@ -1,0 +1,367 @@
+// The replicated queue: a deterministic function of the log. Every replica applies the same
+// entries in the same order and reaches the same state; nothing here reads a clock or a random
+// source, so the simulator and real peers share this code unchanged.
+import { assert } from '../errors.js'
+import { backoffDelay } from './backoff.js'
+import type { ApplyResult, Command, EnqueueOutcome, Entry, GrantedLease, LeaseRef } from './commands.js'
+import { Heap } from './heap.js'
+import { FINAL_STATES, type JobError, type JobRecord, type JobState, type NewJob } from './job.js'
+
+/** Finished jobs kept for result lookups; older ones are forgotten first. */
+export const DEFAULT_FINISHED_RETENTION = 100_000
+
+type Timed = { readonly at: number; readonly jobId: string; readonly version: number }
+type Ready = { readonly priority: number; readonly seq: number; readonly jobId: string; readonly version: number }
+
+export interface QueueSnapshot {
+  readonly appliedIndex: number
+  readonly nextSeq: number
+  readonly jobs: readonly JobRecord[]
+}
+
+export type StateListener = (job: JobRecord, previous: JobState) => void
+
+export class QueueStateMachine {
+  private readonly jobs = new Map<string, JobRecord>()
+  private readonly byIdempotencyKey = new Map<string, string>()
+  /** Bumped on each state change so stale heap entries are recognised and skipped. */
+  private readonly versions = new Map<string, number>()
+  private readonly ready = new Heap<Ready>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq))
+  private readonly waiting = new Heap<Timed>((a, b) => a.at < b.at)
+  private readonly leases = new Heap<Timed>((a, b) => a.at < b.at)
+  private readonly finished: string[] = []
+  private finishedHead = 0
+  private readonly counts = new Map<JobState, number>()
+  private listeners: StateListener[] = []
+  private nextSeq = 1
+  appliedIndex = 0
+
+  constructor(private readonly finishedRetention = DEFAULT_FINISHED_RETENTION) {}
+
+  onStateChange(listener: StateListener): () => void {
+    this.listeners.push(listener)
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener)
+    }
+  }
+
+  apply(entry: Entry): ApplyResult {
+    assert(entry.index === this.appliedIndex + 1, `entry ${entry.index} applied after ${this.appliedIndex}`)
+    this.appliedIndex = entry.index
+    return this.applyCommand(entry.command, entry.time)
+  }
+
+  get(jobId: string): JobRecord | undefined {
+    return this.jobs.get(jobId)
+  }
+
+  countByState(): Record<JobState, number> {
+    const states: JobState[] = ['delayed', 'queued', 'leased', 'retry-wait', 'completed', 'dead', 'cancelled']
+    return Object.fromEntries(states.map((s) => [s, this.counts.get(s) ?? 0])) as Record<JobState, number>
+  }
+
+  activeCount(): number {
+    const c = this.countByState()
+    return c.delayed + c.queued + c.leased + c['retry-wait']
+  }
+
+  /** Earliest time at which `advance` would change something, or undefined. */
+  nextDueTime(): number | undefined {
+    const waiting = this.liveTop(this.waiting, ['delayed', 'retry-wait'])
+    const lease = this.liveTop(this.leases, ['leased'])
+    if (waiting === undefined) return lease?.at
+    if (lease === undefined) return waiting.at
+    return Math.min(waiting.at, lease.at)
+  }
+
+  hasReady(): boolean {
+    return this.liveTop(this.ready, ['queued']) !== undefined
+  }
+
+  leasesOf(worker: string): JobRecord[] {
+    return [...this.jobs.values()].filter((job) => job.lease?.worker === worker)
+  }
+
+  workersWithLeases(): Set<string> {
+    const workers = new Set<string>()
+    for (const job of this.jobs.values()) if (job.lease) workers.add(job.lease.worker)
+    return workers
+  }
+
+  deadJobIds(): string[] {
+    return [...this.jobs.values()].filter((job) => job.state === 'dead').map((job) => job.id)
+  }
+
+  snapshot(): QueueSnapshot {
+    return { appliedIndex: this.appliedIndex, nextSeq: this.nextSeq, jobs: [...this.jobs.values()] }
+  }
+
+  restore(snapshot: QueueSnapshot): void {
+    assert(this.jobs.size === 0 && this.appliedIndex === 0, 'restore into a fresh state machine only')
+    this.appliedIndex = snapshot.appliedIndex
+    this.nextSeq = snapshot.nextSeq
+    const finished = snapshot.jobs.filter((j) => FINAL_STATES.has(j.state)).sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0))
+    for (const job of snapshot.jobs) {
+      this.jobs.set(job.id, { ...job })
+      if (job.idempotencyKey !== undefined) this.byIdempotencyKey.set(job.idempotencyKey, job.id)
+      this.counts.set(job.state, (this.counts.get(job.state) ?? 0) + 1)
+      this.index(this.jobs.get(job.id)!)
+    }
+    for (const job of finished) this.finished.push(job.id)
+  }
+
+  private applyCommand(command: Command, time: number): ApplyResult {
+    switch (command.type) {
+      case 'enqueue':
+        return { type: 'enqueue', outcomes: command.jobs.map((job) => this.enqueue(job, time, command.maxQueuedJobs)) }
+      case 'lease':
+        return { type: 'lease', leases: this.lease(command, time) }
+      case 'renew':
+        return { type: 'changed', jobIds: this.renew(command.worker, command.jobs, time + command.leaseMs) }
+      case 'complete':
+        return this.fenced(command.worker, command.job, time, (job) => {
+          job.result = command.result
+          job.progress = job.progress === undefined ? undefined : 100
+          this.transition(job, 'completed', time)
+        })
+      case 'fail':
+        return this.fenced(command.worker, command.job, time, (job) => this.failAttempt(job, command.error, time))
+      case 'progress':
+        return this.fenced(command.worker, command.job, time, (job) => {
+          job.progress = command.progress
+          job.updatedAt = time
+        })
+      case 'release':
+        return { type: 'changed', jobIds: this.release(command.worker, time) }
+      case 'cancel':
+        return { type: 'changed', jobIds: this.cancel(command.jobIds, time) }
+      case 'redrive':
+        return { type: 'changed', jobIds: this.redrive(command.jobIds, time) }
+      case 'advance':
+        return { type: 'changed', jobIds: this.advance(time) }
+    }
+  }
+
+  private enqueue(spec: NewJob, time: number, maxQueuedJobs: number): EnqueueOutcome {
+    if (spec.idempotencyKey !== undefined) {
+      const existing = this.byIdempotencyKey.get(spec.idempotencyKey)
+      if (existing !== undefined) return { ok: true, id: existing, created: false }
+    }
+    if (this.jobs.has(spec.id)) return { ok: true, id: spec.id, created: false }
+    if (this.activeCount() >= maxQueuedJobs) {
+      return { ok: false, code: 'E_QUEUE_FULL', message: `the queue holds ${maxQueuedJobs} unfinished jobs, its limit` }
+    }
+    const delayed = spec.delayMs > 0
+    const job: JobRecord = {
+      id: spec.id,
+      name: spec.name,
+      payload: spec.payload,
+      priority: spec.priority,
+      idempotencyKey: spec.idempotencyKey,
+      retry: spec.retry,
+      timeoutMs: spec.timeoutMs,
+      seq: this.nextSeq++,
+      enqueuedAt: time,
+      state: delayed ? 'delayed' : 'queued',
+      attempt: 0,
+      runAt: time + spec.delayMs,
+      lease: undefined,
+      progress: undefined,
+      result: undefined,
+      error: undefined,
+      updatedAt: time,
+      finishedAt: undefined,
+    }
+    this.jobs.set(job.id, job)
+    if (job.idempotencyKey !== undefined) this.byIdempotencyKey.set(job.idempotencyKey, job.id)
+    this.counts.set(job.state, (this.counts.get(job.state) ?? 0) + 1)
+    this.index(job)
+    this.notify(job, job.state)
+    return { ok: true, id: job.id, created: true }
+  }
+
+  private lease(command: Extract<Command, { type: 'lease' }>, time: number): GrantedLease[] {
+    const granted: GrantedLease[] = []
+    const passedOver: Ready[] = []
+    const expiresAt = time + command.leaseMs
+    // Bounded: a worker at its limit for the front job names must not make every lease scan the queue.
+    const scanLimit = command.count * 4 + 64
+    while (granted.length < command.count && granted.length + passedOver.length < scanLimit) {
+      const top = this.liveTop(this.ready, ['queued'])
+      if (!top) break
+      this.ready.pop()
+      const job = this.jobs.get(top.jobId)!
+      if (command.exclude.includes(job.name)) {
+        passedOver.push(top)
+        continue
+      }
+      job.attempt += 1
+      job.lease = { worker: command.worker, attempt: job.attempt, expiresAt }
+      job.error = undefined
+      this.transition(job, 'leased', time)
+      granted.push({ jobId: job.id, name: job.name, payload: job.payload, attempt: job.attempt, timeoutMs: job.timeoutMs, expiresAt })
+    }
+    for (const entry of passedOver) this.ready.push(entry)
+    return granted
+  }
+
+  private renew(worker: string, refs: readonly LeaseRef[], expiresAt: number): string[] {
+    const renewed: string[] = []
+    for (const ref of refs) {
+      const job = this.heldBy(worker, ref)
+      if (!job) continue
+      job.lease = { ...job.lease!, expiresAt }
+      this.leases.push({ at: expiresAt, jobId: job.id, version: this.version(job.id) })
+      renewed.push(job.id)
+    }
+    return renewed
+  }
+
+  private fenced(worker: string, ref: LeaseRef, time: number, change: (job: JobRecord) => void): ApplyResult {
+    const job = this.heldBy(worker, ref)
+    if (!job) return { type: 'fenced', accepted: false }
+    change(job)
+    return { type: 'fenced', accepted: true }
+  }
+
+  private heldBy(worker: string, ref: LeaseRef): JobRecord | undefined {
+    const job = this.jobs.get(ref.jobId)
+    if (!job || job.state !== 'leased' || !job.lease) return undefined
+    if (job.lease.worker !== worker || job.lease.attempt !== ref.attempt) return undefined
+    return job
+  }
+
+  private failAttempt(job: JobRecord, error: JobError, time: number): void {
+    job.error = error
+    if (error.retryable && job.attempt < job.retry.maxAttempts) {
+      job.runAt = time + backoffDelay(job.retry.backoff, job.attempt)
+      this.transition(job, job.runAt > time ? 'retry-wait' : 'queued', time)
+    } else {
+      this.transition(job, 'dead', time)
+    }
+  }
+
+  private release(worker: string, time: number): string[] {
+    const released: string[] = []
+    for (const job of this.jobs.values()) {
+      if (job.state !== 'leased' || job.lease?.worker !== worker) continue
+      this.expireLease(job, `the worker ${worker} left`, time)
+      released.push(job.id)
+    }
+    return released
+  }
+
+  /** A lost worker is not the handler's fault, so the retry is immediate; it still uses an attempt. */
+  private expireLease(job: JobRecord, reason: string, time: number): void {
+    job.error = { name: 'LeaseExpired', message: reason, retryable: true }
+    this.transition(job, job.attempt < job.retry.maxAttempts ? 'queued' : 'dead', time)
+  }
+
+  private cancel(jobIds: readonly string[], time: number): string[] {
+    const cancelled: string[] = []
+    for (const id of jobIds) {
+      const job = this.jobs.get(id)
+      if (!job || FINAL_STATES.has(job.state)) continue
+      this.transition(job, 'cancelled', time)
+      cancelled.push(id)
+    }
+    return cancelled
+  }
+
+  private redrive(jobIds: readonly string[], time: number): string[] {
+    const redriven: string[] = []
+    for (const id of jobIds) {
+      const job = this.jobs.get(id)
+      if (!job || job.state !== 'dead') continue
+      job.attempt = 0
+      job.error = undefined
+      job.finishedAt = undefined
+      this.transition(job, 'queued', time)
+      redriven.push(id)
+    }
+    return redriven
+  }
+
+  private advance(time: number): string[] {
+    const changed: string[] = []
+    for (let top = this.liveTop(this.waiting, ['delayed', 'retry-wait']); top && top.at <= time; top = this.liveTop(this.waiting, ['delayed', 'retry-wait'])) {
+      this.waiting.pop()
+      this.transition(this.jobs.get(top.jobId)!, 'queued', time)
+      changed.push(top.jobId)
+    }
+    for (let top = this.liveTop(this.leases, ['leased']); top && top.at <= time; top = this.liveTop(this.leases, ['leased'])) {
+      this.leases.pop()
+      const job = this.jobs.get(top.jobId)!
+      this.expireLease(job, `the lease of attempt ${job.attempt} expired`, time)
+      changed.push(top.jobId)
+    }
+    return changed
+  }
+
+  private transition(job: JobRecord, state: JobState, time: number): void {
+    const previous = job.state
+    this.counts.set(previous, (this.counts.get(previous) ?? 0) - 1)
+    this.counts.set(state, (this.counts.get(state) ?? 0) + 1)
+    job.state = state
+    job.updatedAt = time
+    if (state !== 'leased') job.lease = undefined
+    if (FINAL_STATES.has(state)) {
+      job.finishedAt = time
+      this.finished.push(job.id)
+      this.forgetOldFinished()
+    }
+    this.versions.set(job.id, this.version(job.id) + 1)
+    this.index(job)
+    this.notify(job, previous)
+  }
+
+  private index(job: JobRecord): void {
+    const version = this.version(job.id)
+    if (job.state === 'queued') this.ready.push({ priority: job.priority, seq: job.seq, jobId: job.id, version })
+    else if (job.state === 'delayed' || job.state === 'retry-wait') this.waiting.push({ at: job.runAt, jobId: job.id, version })
+    else if (job.state === 'leased' && job.lease) this.leases.push({ at: job.lease.expiresAt, jobId: job.id, version })
+  }
+
+  private forgetOldFinished(): void {
+    while (this.finished.length - this.finishedHead > this.finishedRetention) {
+      const id = this.finished[this.finishedHead++]!
+      const job = this.jobs.get(id)
+      if (!job || !FINAL_STATES.has(job.state)) continue
+      this.jobs.delete(id)
+      this.versions.delete(id)
+      this.counts.set(job.state, (this.counts.get(job.state) ?? 0) - 1)
+      if (job.idempotencyKey !== undefined) this.byIdempotencyKey.delete(job.idempotencyKey)
+    }
+    if (this.finishedHead > 4096 && this.finishedHead * 2 > this.finished.length) {
+      this.finished.splice(0, this.finishedHead)
+      this.finishedHead = 0
+    }
+  }
+
+  /** Top of a heap after discarding entries that no longer describe their job. */
+  private liveTop<T extends { jobId: string; version: number } & ({ at: number } | { seq: number })>(
+    heap: Heap<T>,
+    states: JobState[],
+  ): T | undefined {
+    for (let top = heap.peek(); top; top = heap.peek()) {
+      const job = this.jobs.get(top.jobId)
+      if (job && states.includes(job.state) && this.version(job.id) === top.version && this.stillCurrent(job, top)) return top
+      heap.pop()
+    }
+    return undefined
+  }
+
+  /** A renewed lease leaves its old expiry in the heap; only the entry with the current expiry counts. */
+  private stillCurrent(job: JobRecord, entry: { at: number } | { seq: number }): boolean {
+    if (job.state === 'leased' && 'at' in entry) return job.lease?.expiresAt === entry.at
+    return true
+  }
+
+  private version(jobId: string): number {
+    return this.versions.get(jobId) ?? 0
+  }
+
+  private notify(job: JobRecord, previous: JobState): void {
+    for (const listener of this.listeners) listener(job, previous)
+  }
+}

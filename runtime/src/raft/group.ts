@@ -1,0 +1,15 @@
+// What the queue needs from its consensus group, whether it has one member or many: propose
+// commands, learn their results once a majority has them on disk, read the applied state.
+import type { ApplyResult, Command } from '../queue/commands.js'
+import type { QueueStateMachine } from '../queue/state-machine.js'
+
+export interface ConsensusGroup {
+  readonly state: QueueStateMachine
+  /**
+   * Resolves with each command's result after it is durable on a majority and applied here.
+   * Rejects if this member cannot commit (not the leader, or closing); the commands may or may
+   * not have been applied then, so callers retry with ids that make a repeat harmless.
+   */
+  propose(commands: readonly Command[]): Promise<ApplyResult[]>
+  close(): Promise<void>
+}

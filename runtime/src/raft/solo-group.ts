@@ -1,0 +1,118 @@
+// A consensus group of one: the degenerate Raft where the leader's own fsync is the majority.
+// It keeps Raft's order of work (persist, then apply, then answer) and batches every proposal
+// made while the previous batch was on its way to disk into one write and one fsync.
+import { PeerqueueError, assert } from '../errors.js'
+import type { ApplyResult, Command, Entry } from '../queue/commands.js'
+import { QueueStateMachine, type QueueSnapshot } from '../queue/state-machine.js'
+import type { ConsensusGroup } from './group.js'
+import { readSnapshot, writeSnapshot } from './snapshot-file.js'
+import { WriteAheadLog } from './wal.js'
+
+const MAX_BATCH = 4096
+export const DEFAULT_SNAPSHOT_EVERY = 50_000
+
+interface Proposal {
+  readonly commands: readonly Command[]
+  resolve(results: ApplyResult[]): void
+  reject(err: Error): void
+}
+
+export interface SoloGroupOptions {
+  readonly dir: string
+  readonly now?: () => number
+  readonly snapshotEvery?: number
+}
+
+export class SoloGroup implements ConsensusGroup {
+  private pending: Proposal[] = []
+  private flushing = false
+  private closed = false
+  private lastTime = 0
+  private sinceSnapshot = 0
+
+  private constructor(
+    readonly state: QueueStateMachine,
+    private readonly wal: WriteAheadLog,
+    private readonly options: SoloGroupOptions,
+  ) {}
+
+  static async open(options: SoloGroupOptions): Promise<SoloGroup> {
+    const state = new QueueStateMachine()
+    const snapshot = await readSnapshot<QueueSnapshot>(options.dir)
+    if (snapshot) state.restore(snapshot.data)
+    const { wal, records } = await WriteAheadLog.open(options.dir)
+    const decoder = new TextDecoder()
+    for (const record of records) {
+      if (record.index <= state.appliedIndex) continue
+      state.apply(JSON.parse(decoder.decode(record.bytes)) as Entry)
+    }
+    assert(wal.lastIndex >= state.appliedIndex, 'snapshot is ahead of the log')
+    const group = new SoloGroup(state, wal, options)
+    group.lastTime = records.length > 0 ? (JSON.parse(decoder.decode(records.at(-1)!.bytes)) as Entry).time : 0
+    return group
+  }
+
+  propose(commands: readonly Command[]): Promise<ApplyResult[]> {
+    if (this.closed) return Promise.reject(new PeerqueueError('E_CLOSED', 'the queue is shutting down'))
+    return new Promise((resolve, reject) => {
+      this.pending.push({ commands, resolve, reject })
+      if (!this.flushing) void this.flush()
+    })
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    while (this.flushing) await new Promise((r) => setTimeout(r, 5))
+    await this.wal.close()
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.takeBatch()
+        const entries = this.toEntries(batch)
+        const encoder = new TextEncoder()
+        try {
+          await this.wal.append(entries.map((e) => ({ index: e.index, bytes: encoder.encode(JSON.stringify(e)) })))
+        } catch (err) {
+          for (const p of batch) p.reject(err as Error)
+          this.closed = true
+          throw err
+        }
+        let next = 0
+        for (const proposal of batch) {
+          const results = proposal.commands.map(() => this.state.apply(entries[next++]!))
+          proposal.resolve(results)
+        }
+        this.sinceSnapshot += entries.length
+        if (this.sinceSnapshot >= (this.options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY)) await this.snapshot()
+      }
+    } finally {
+      this.flushing = false
+    }
+  }
+
+  private takeBatch(): Proposal[] {
+    let count = 0
+    let taken = 0
+    while (taken < this.pending.length && (taken === 0 || count + this.pending[taken]!.commands.length <= MAX_BATCH)) {
+      count += this.pending[taken]!.commands.length
+      taken += 1
+    }
+    return this.pending.splice(0, taken)
+  }
+
+  private toEntries(batch: readonly Proposal[]): Entry[] {
+    this.lastTime = Math.max(this.lastTime, (this.options.now ?? Date.now)())
+    let index = this.wal.lastIndex
+    return batch.flatMap((p) => p.commands.map((command) => ({ index: ++index, time: this.lastTime, command })))
+  }
+
+  private async snapshot(): Promise<void> {
+    const snapshot = this.state.snapshot()
+    await writeSnapshot(this.options.dir, snapshot.appliedIndex, snapshot)
+    await this.wal.compactThrough(snapshot.appliedIndex)
+    this.sinceSnapshot = 0
+  }
+}

@@ -1,0 +1,159 @@
+// The trusted peer's answers to clients: enqueue (durable before it answers), look up, wait for
+// a result, cancel, re-drive dead jobs, status. Every request is checked for shape and for the
+// caller's right to make it; payloads are checked against the handler's schema before commit.
+import { randomUUID } from 'node:crypto'
+import { z } from 'zod'
+import { PeerqueueError } from '../errors.js'
+import type { Caller } from '../net/rpc.js'
+import type { EnqueueOutcome } from '../queue/commands.js'
+import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS, FINAL_STATES, type NewJob } from '../queue/job.js'
+import type { ConsensusGroup } from '../raft/group.js'
+import type { QueueConfig } from '../registry/schema.js'
+import type { Catalog } from '../worker/catalog.js'
+import type { HandlerPool } from '../worker/pool.js'
+import { viewOf, type JobView } from './job-view.js'
+import { enqueueRequest, idsRequest, redriveRequest, waitRequest, type EnqueueRequest } from './requests.js'
+
+export interface ServiceOptions {
+  readonly group: ConsensusGroup
+  readonly queue: QueueConfig
+  readonly selfId: string
+  readonly catalog: () => Catalog
+  readonly pool: HandlerPool
+  readonly status: () => unknown
+}
+
+type Waiter = (view: JobView) => void
+
+export class QueueService {
+  private readonly waiters = new Map<string, Set<Waiter>>()
+
+  constructor(private readonly options: ServiceOptions) {
+    options.group.state.onStateChange((job) => {
+      if (!FINAL_STATES.has(job.state)) return
+      const waiting = this.waiters.get(job.id)
+      if (!waiting) return
+      this.waiters.delete(job.id)
+      const view = viewOf(job)
+      for (const wake of waiting) wake(view)
+    })
+  }
+
+  handle = async (method: string, params: unknown, caller: Caller): Promise<unknown> => {
+    if (method === 'status') return this.options.status()
+    this.authorize(caller)
+    switch (method) {
+      case 'enqueue':
+        return this.enqueue(parse(enqueueRequest, params, method))
+      case 'get':
+        return parse(idsRequest, params, method).ids.map((id) => this.view(id))
+      case 'wait':
+        return this.wait(parse(waitRequest, params, method))
+      case 'cancel':
+        return this.changed(await this.options.group.propose([{ type: 'cancel', jobIds: parse(idsRequest, params, method).ids }]))
+      case 'redrive': {
+        const request = parse(redriveRequest, params, method)
+        const jobIds = 'all' in request ? this.options.group.state.deadJobIds() : request.ids
+        return this.changed(await this.options.group.propose([{ type: 'redrive', jobIds }]))
+      }
+      default:
+        throw new PeerqueueError('E_PROTOCOL', `unknown method "${method}"`)
+    }
+  }
+
+  private authorize(caller: Caller): void {
+    const { submitters, trustedPeers } = this.options.queue
+    if (caller.peerId === this.options.selfId || submitters === 'any') return
+    if (trustedPeers.some((p) => p.id === caller.peerId)) return
+    if (Array.isArray(submitters) && submitters.includes(caller.peerId)) return
+    throw new PeerqueueError('E_NOT_ALLOWED', `peer ${caller.peerId} may not submit to queue "${this.options.queue.name}" (see submitters in the registry)`)
+  }
+
+  private async enqueue(request: EnqueueRequest): Promise<EnqueueOutcome[]> {
+    const jobs = request.jobs.map((job, i) => this.newJob(job, i, request.jobs.length))
+    await this.validatePayloads(request)
+    const [result] = await this.options.group.propose([{ type: 'enqueue', jobs, maxQueuedJobs: this.options.queue.limits.maxQueuedJobs }])
+    if (result?.type !== 'enqueue') throw new PeerqueueError('E_INTERNAL', 'enqueue produced no outcome')
+    return [...result.outcomes]
+  }
+
+  private newJob(job: EnqueueRequest['jobs'][number], i: number, total: number): NewJob {
+    const where = total > 1 ? `job ${i} ("${job.name}")` : `"${job.name}"`
+    const handler = this.options.catalog().get(job.name)
+    if (!handler) {
+      const known = [...this.options.catalog().keys()].join(', ') || 'none'
+      throw new PeerqueueError('E_JOB_UNKNOWN', `${where}: no handler for this job name (known: ${known})`)
+    }
+    const bytes = Buffer.byteLength(job.payload)
+    if (bytes > this.options.queue.limits.maxPayloadBytes) {
+      throw new PeerqueueError('E_PAYLOAD_TOO_LARGE', `${where}: payload is ${bytes} bytes, over the queue's limit of ${this.options.queue.limits.maxPayloadBytes}`)
+    }
+    const o = job.options
+    return {
+      id: randomUUID(),
+      name: job.name,
+      payload: job.payload,
+      priority: o.priority ?? 0,
+      idempotencyKey: o.idempotencyKey,
+      retry: {
+        maxAttempts: o.maxAttempts ?? handler.retry?.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
+        backoff: o.backoff ?? handler.retry?.backoff ?? DEFAULT_RETRY.backoff,
+      },
+      timeoutMs: o.timeoutMs ?? handler.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      delayMs: o.delayMs ?? 0,
+    }
+  }
+
+  /** One validation task per job name, in the handler threads: user code never runs on this thread. */
+  private async validatePayloads(request: EnqueueRequest): Promise<void> {
+    const byName = new Map<string, number[]>()
+    request.jobs.forEach((job, i) => {
+      if (this.options.catalog().get(job.name)?.hasSchema) byName.set(job.name, [...(byName.get(job.name) ?? []), i])
+    })
+    for (const [name, indexes] of byName) {
+      const outcomes = await this.options.pool.validate(this.options.catalog().get(name)!.bundle, indexes.map((i) => request.jobs[i]!.payload))
+      const bad = outcomes.findIndex((o) => !o.ok)
+      if (bad >= 0) {
+        const outcome = outcomes[bad]!
+        const where = request.jobs.length > 1 ? `job ${indexes[bad]}: ` : ''
+        throw new PeerqueueError('E_PAYLOAD_INVALID', `${where}${outcome.ok ? '' : outcome.message}`)
+      }
+    }
+  }
+
+  private view(id: string): JobView | null {
+    const job = this.options.group.state.get(id)
+    return job ? viewOf(job) : null
+  }
+
+  private async wait(request: z.infer<typeof waitRequest>): Promise<JobView> {
+    const job = this.options.group.state.get(request.id)
+    if (!job) throw new PeerqueueError('E_JOB_NOT_FOUND', `no job ${request.id} (never enqueued, or finished long ago and forgotten)`)
+    if (FINAL_STATES.has(job.state) || request.timeoutMs === 0) return viewOf(job)
+    return new Promise((resolve) => {
+      const set = this.waiters.get(request.id) ?? new Set<Waiter>()
+      this.waiters.set(request.id, set)
+      const timer = setTimeout(() => {
+        set.delete(done)
+        if (set.size === 0) this.waiters.delete(request.id)
+        resolve(this.view(request.id) ?? viewOf(job))
+      }, request.timeoutMs)
+      const done: Waiter = (view) => {
+        clearTimeout(timer)
+        resolve(view)
+      }
+      set.add(done)
+    })
+  }
+
+  private changed(results: readonly { type: string; jobIds?: readonly string[] }[]): string[] {
+    return [...(results[0]?.jobIds ?? [])]
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, params: unknown, method: string): T {
+  const result = schema.safeParse(params)
+  if (result.success) return result.data
+  const issue = result.error.issues[0]!
+  throw new PeerqueueError('E_USAGE', `bad ${method} request: ${issue.path.join('.') || '(params)'}: ${issue.message}`)
+}

@@ -1,0 +1,29 @@
+// Shapes of client requests, checked on arrival: a client is another program and may be wrong.
+import { z } from 'zod'
+
+const backoff = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('fixed'), delayMs: z.int().min(0).max(86_400_000) }),
+  z.strictObject({ type: z.literal('exponential'), baseMs: z.int().min(0).max(86_400_000), maxMs: z.int().min(0).max(86_400_000) }),
+])
+
+export const enqueueOptionsSchema = z.strictObject({
+  priority: z.int().min(-1_000_000).max(1_000_000).optional(),
+  delayMs: z.int().min(0).max(365 * 86_400_000).optional(),
+  idempotencyKey: z.string().min(1).max(512).optional(),
+  maxAttempts: z.int().min(1).max(1000).optional(),
+  backoff: backoff.optional(),
+  timeoutMs: z.int().min(1).max(86_400_000).optional(),
+})
+
+export const enqueueRequest = z.strictObject({
+  jobs: z
+    .array(z.strictObject({ name: z.string().min(1).max(128), payload: z.string(), options: enqueueOptionsSchema.default({}) }))
+    .min(1)
+    .max(10_000),
+})
+
+export const idsRequest = z.strictObject({ ids: z.array(z.string().min(1).max(128)).min(1).max(10_000) })
+export const redriveRequest = z.union([idsRequest, z.strictObject({ all: z.literal(true) })])
+export const waitRequest = z.strictObject({ id: z.string().min(1).max(128), timeoutMs: z.int().min(0).max(600_000).default(30_000) })
+
+export type EnqueueRequest = z.infer<typeof enqueueRequest>

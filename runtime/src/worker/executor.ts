@@ -1,0 +1,151 @@
+// The worker loop: asks for as many leases as it has free threads, runs them in the pool,
+// reports each outcome fenced by its lease, renews running leases in one batch, and forwards
+// progress at a bounded rate.
+import { errorMessage } from '../errors.js'
+import type { GrantedLease, LeaseRef } from '../queue/commands.js'
+import type { Catalog } from './catalog.js'
+import type { RunOutcome } from './messages.js'
+import type { HandlerPool } from './pool.js'
+import { DEFAULT_LEASE_MS, type WorkSource } from './work-source.js'
+
+const PROGRESS_FLUSH_MS = 200
+
+export interface ExecutorOptions {
+  readonly pool: HandlerPool
+  readonly source: WorkSource
+  readonly catalog: () => Catalog
+  readonly capacity: number
+  readonly maxResultBytes: number
+  readonly leaseMs?: number
+  readonly onError?: (err: unknown) => void
+}
+
+export class Executor {
+  private readonly running = new Map<string, GrantedLease>()
+  private requested = 0
+  private stopped = false
+  private pumping = false
+  private pumpAgain = false
+  private readonly pendingProgress = new Map<string, { job: LeaseRef; progress: number }>()
+  private readonly renewTimer: NodeJS.Timeout
+  private readonly progressTimer: NodeJS.Timeout
+  private readonly finished = new Set<Promise<void>>()
+
+  constructor(private readonly options: ExecutorOptions) {
+    this.renewTimer = setInterval(() => void this.renew(), (options.leaseMs ?? DEFAULT_LEASE_MS) / 3)
+    this.progressTimer = setInterval(() => void this.flushProgress(), PROGRESS_FLUSH_MS)
+  }
+
+  get runningCount(): number {
+    return this.running.size
+  }
+
+  isRunning(jobId: string, attempt: number): boolean {
+    return this.running.get(jobId)?.attempt === attempt
+  }
+
+  /** Called when work may be available: new jobs, a finished run, a start. */
+  pump(): void {
+    if (this.stopped) return
+    if (this.pumping) {
+      this.pumpAgain = true
+      return
+    }
+    void this.leaseLoop()
+  }
+
+  recordProgress(jobId: string, attempt: number, progress: number): void {
+    if (this.isRunning(jobId, attempt)) this.pendingProgress.set(jobId, { job: { jobId, attempt }, progress })
+  }
+
+  /** Stops taking work, aborts what runs, and hands unfinished leases back at once. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearInterval(this.renewTimer)
+    clearInterval(this.progressTimer)
+    for (const jobId of this.running.keys()) this.options.pool.abort(jobId, 'the peer is shutting down')
+    await Promise.allSettled([...this.finished])
+    await this.options.source.release().catch(() => undefined)
+  }
+
+  private async leaseLoop(): Promise<void> {
+    this.pumping = true
+    try {
+      do {
+        this.pumpAgain = false
+        const free = this.options.capacity - this.running.size - this.requested
+        if (free <= 0) break
+        this.requested += free
+        let leases: GrantedLease[] = []
+        try {
+          leases = await this.options.source.lease(free, this.namesAtLimit())
+        } finally {
+          this.requested -= free
+        }
+        for (const lease of leases) this.start(lease)
+        if (leases.length === free) this.pumpAgain = true
+      } while (this.pumpAgain && !this.stopped)
+    } catch (err) {
+      this.options.onError?.(err)
+    } finally {
+      this.pumping = false
+    }
+  }
+
+  private namesAtLimit(): string[] {
+    const counts = new Map<string, number>()
+    for (const lease of this.running.values()) counts.set(lease.name, (counts.get(lease.name) ?? 0) + 1)
+    const full: string[] = []
+    for (const [name, info] of this.options.catalog()) {
+      if (info.concurrency !== undefined && (counts.get(name) ?? 0) >= info.concurrency) full.push(name)
+    }
+    return full
+  }
+
+  private start(lease: GrantedLease): void {
+    this.running.set(lease.jobId, lease)
+    const done = this.execute(lease).finally(() => {
+      this.finished.delete(done)
+      this.running.delete(lease.jobId)
+      this.pendingProgress.delete(lease.jobId)
+      this.pump()
+    })
+    this.finished.add(done)
+  }
+
+  private async execute(lease: GrantedLease): Promise<void> {
+    const ref = { jobId: lease.jobId, attempt: lease.attempt }
+    const info = this.options.catalog().get(lease.name)
+    const ran: RunOutcome = info
+      ? await this.options.pool.run({ bundle: info.bundle, jobId: lease.jobId, attempt: lease.attempt, payload: lease.payload, timeoutMs: lease.timeoutMs })
+      : { ok: false, error: { name: 'UnknownJob', message: `this worker has no handler for "${lease.name}"`, retryable: true } }
+    const outcome = this.withinLimit(ran)
+    try {
+      if (outcome.ok) await this.options.source.complete(ref, outcome.result)
+      else await this.options.source.fail(ref, outcome.error)
+    } catch (err) {
+      // The lease will expire and the job run again: at-least-once, never lost.
+      this.options.onError?.(new Error(`could not report job ${lease.jobId}: ${errorMessage(err)}`))
+    }
+  }
+
+  private withinLimit(outcome: RunOutcome): RunOutcome {
+    if (!outcome.ok) return outcome
+    const bytes = Buffer.byteLength(outcome.result)
+    if (bytes <= this.options.maxResultBytes) return outcome
+    const message = `the result is ${bytes} bytes, over the queue's limit of ${this.options.maxResultBytes} (limits.maxResultBytes)`
+    return { ok: false, error: { name: 'ResultTooLarge', message, retryable: false } }
+  }
+
+  private async renew(): Promise<void> {
+    const jobs = [...this.running.values()].map((l) => ({ jobId: l.jobId, attempt: l.attempt }))
+    await this.options.source.renew(jobs).catch((err: unknown) => this.options.onError?.(err))
+  }
+
+  private async flushProgress(): Promise<void> {
+    if (this.pendingProgress.size === 0) return
+    const updates = [...this.pendingProgress.values()]
+    this.pendingProgress.clear()
+    await this.options.source.progress(updates).catch((err: unknown) => this.options.onError?.(err))
+  }
+}

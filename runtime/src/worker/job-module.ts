@@ -1,0 +1,44 @@
+// Reads a handler bundle's default export and checks it is a defineJob(...) result. Runs inside
+// handler threads only: user code is never imported into the peer's main thread.
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import { JOB_BRAND, type HandlerInfo } from './messages.js'
+
+export interface JobContext {
+  readonly jobId: string
+  readonly attempt: number
+  readonly signal: AbortSignal
+  progress(percent: number): void
+  readonly log: Pick<Console, 'info' | 'warn' | 'error' | 'debug'>
+}
+
+export interface LoadedJob {
+  readonly name: string
+  readonly schema: StandardSchemaV1 | undefined
+  readonly retry: HandlerInfo['retry']
+  readonly timeoutMs: number | undefined
+  readonly concurrency: number | undefined
+  run(payload: unknown, ctx: JobContext): unknown
+}
+
+const loaded = new Map<string, Promise<LoadedJob>>()
+
+export function loadJob(bundle: string, source = bundle): Promise<LoadedJob> {
+  let job = loaded.get(bundle)
+  if (!job) {
+    job = import(bundle).then((module: { default?: unknown }) => checkJob(module.default, source))
+    loaded.set(bundle, job)
+  }
+  return job
+}
+
+function checkJob(value: unknown, source: string): LoadedJob {
+  if (typeof value !== 'object' || value === null || !(JOB_BRAND in value)) {
+    throw new Error(`${source}: the default export is not a job (write: export default defineJob({ name, run }))`)
+  }
+  const job = value as unknown as LoadedJob
+  if (typeof job.name !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(job.name)) {
+    throw new Error(`${source}: job name must be 1-128 characters of letters, digits, '.', '_', ':' and '-'`)
+  }
+  if (typeof job.run !== 'function') throw new Error(`${source}: job "${job.name}" has no run function`)
+  return job
+}

@@ -1,0 +1,46 @@
+// What crosses between the peer's main thread and the handler threads.
+import type { JobError, RetryPolicy } from '../queue/job.js'
+
+export const JOB_BRAND = Symbol.for('peerqueue.job')
+export const NON_RETRYABLE_BRAND = Symbol.for('peerqueue.non-retryable')
+/** Main thread → handler threads: abort the run of one job (cancel, timeout, shutdown). */
+export const ABORT_CHANNEL = 'peerqueue:abort'
+/** Handler threads → main thread: progress reports. */
+export const PROGRESS_CHANNEL = 'peerqueue:progress'
+
+export interface HandlerInfo {
+  readonly name: string
+  readonly bundle: string
+  readonly source: string
+  readonly retry: Partial<RetryPolicy> | undefined
+  readonly timeoutMs: number | undefined
+  readonly concurrency: number | undefined
+  readonly hasSchema: boolean
+}
+
+export type ThreadTask =
+  | { readonly kind: 'describe'; readonly bundle: string; readonly source: string }
+  | { readonly kind: 'validate'; readonly bundle: string; readonly payloads: readonly string[] }
+  | {
+      readonly kind: 'run'
+      readonly bundle: string
+      readonly jobId: string
+      readonly attempt: number
+      readonly payload: string
+      readonly timeoutMs: number
+    }
+
+export type ValidateOutcome = { readonly ok: true } | { readonly ok: false; readonly message: string }
+
+export type RunOutcome = { readonly ok: true; readonly result: string } | { readonly ok: false; readonly error: JobError }
+
+export interface AbortMessage {
+  readonly jobId: string
+  readonly reason: string
+}
+
+export interface ProgressMessage {
+  readonly jobId: string
+  readonly attempt: number
+  readonly progress: number
+}

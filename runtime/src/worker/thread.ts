@@ -1,0 +1,125 @@
+// Entry point of a handler thread (a Piscina worker). It imports handler bundles, validates
+// payloads with the job's schema, and runs handlers with a context whose signal aborts on
+// timeout or cancel. Results and errors leave as superjson text.
+import { BroadcastChannel } from 'node:worker_threads'
+import superjson from 'superjson'
+import { loadJob, type JobContext, type LoadedJob } from './job-module.js'
+import {
+  ABORT_CHANNEL,
+  NON_RETRYABLE_BRAND,
+  PROGRESS_CHANNEL,
+  type AbortMessage,
+  type HandlerInfo,
+  type ProgressMessage,
+  type RunOutcome,
+  type ThreadTask,
+  type ValidateOutcome,
+} from './messages.js'
+
+const running = new Map<string, AbortController>()
+const progressChannel = new BroadcastChannel(PROGRESS_CHANNEL)
+const abortChannel = new BroadcastChannel(ABORT_CHANNEL)
+abortChannel.onmessage = (event) => {
+  const message = (event as { data: AbortMessage }).data
+  running.get(message.jobId)?.abort(new Error(message.reason))
+}
+// Channels must not keep an idle thread alive; Piscina decides when threads end.
+progressChannel.unref()
+abortChannel.unref()
+
+export default async function handle(task: ThreadTask): Promise<HandlerInfo | ValidateOutcome[] | RunOutcome> {
+  switch (task.kind) {
+    case 'describe':
+      return describe(task.bundle, task.source)
+    case 'validate':
+      return validateAll(await loadJob(task.bundle), task.payloads)
+    case 'run':
+      return run(task)
+  }
+}
+
+async function describe(bundle: string, source: string): Promise<HandlerInfo> {
+  const job = await loadJob(bundle, source)
+  return {
+    name: job.name,
+    bundle,
+    source,
+    retry: job.retry,
+    timeoutMs: job.timeoutMs,
+    concurrency: job.concurrency,
+    hasSchema: job.schema !== undefined,
+  }
+}
+
+async function validateAll(job: LoadedJob, payloads: readonly string[]): Promise<ValidateOutcome[]> {
+  return Promise.all(
+    payloads.map(async (text) => {
+      const checked = await validate(job, superjson.parse(text))
+      return checked.ok ? { ok: true as const } : checked
+    }),
+  )
+}
+
+async function validate(job: LoadedJob, payload: unknown): Promise<{ ok: true; value: unknown } | { ok: false; message: string }> {
+  if (!job.schema) return { ok: true, value: payload }
+  const result = await job.schema['~standard'].validate(payload)
+  if (!result.issues) return { ok: true, value: result.value }
+  const details = result.issues.map((issue) => {
+    const path = (issue.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)).join('.')
+    return path ? `${path}: ${issue.message}` : issue.message
+  })
+  return { ok: false, message: `payload does not match the schema of "${job.name}": ${details.join('; ')}` }
+}
+
+async function run(task: Extract<ThreadTask, { kind: 'run' }>): Promise<RunOutcome> {
+  const job = await loadJob(task.bundle)
+  const checked = await validate(job, superjson.parse(task.payload))
+  if (!checked.ok) return { ok: false, error: { name: 'PayloadInvalid', message: checked.message, retryable: false } }
+  const controller = new AbortController()
+  running.set(task.jobId, controller)
+  const timer = setTimeout(() => controller.abort(timeoutError(task.timeoutMs)), task.timeoutMs)
+  try {
+    const result = await job.run(checked.value, context(task, controller.signal, job.name))
+    return { ok: true, result: superjson.stringify(result) }
+  } catch (err) {
+    const reason = controller.signal.aborted ? controller.signal.reason : err
+    return { ok: false, error: describeError(reason) }
+  } finally {
+    clearTimeout(timer)
+    running.delete(task.jobId)
+  }
+}
+
+function context(task: Extract<ThreadTask, { kind: 'run' }>, signal: AbortSignal, name: string): JobContext {
+  const prefix = `[${name} ${task.jobId} #${task.attempt}]`
+  return {
+    jobId: task.jobId,
+    attempt: task.attempt,
+    signal,
+    progress(percent: number) {
+      const clamped = Math.max(0, Math.min(100, Number.isFinite(percent) ? percent : 0))
+      const message: ProgressMessage = { jobId: task.jobId, attempt: task.attempt, progress: clamped }
+      progressChannel.postMessage(message)
+    },
+    log: {
+      info: (...args: unknown[]) => console.info(prefix, ...args),
+      warn: (...args: unknown[]) => console.warn(prefix, ...args),
+      error: (...args: unknown[]) => console.error(prefix, ...args),
+      debug: (...args: unknown[]) => console.debug(prefix, ...args),
+    },
+  }
+}
+
+function timeoutError(timeoutMs: number): Error {
+  const err = new Error(`timed out after ${timeoutMs} ms`)
+  err.name = 'TimeoutError'
+  return err
+}
+
+function describeError(err: unknown): { name: string; message: string; retryable: boolean } {
+  if (err instanceof Error) {
+    const retryable = !(NON_RETRYABLE_BRAND in err)
+    return { name: err.name, message: err.message, retryable }
+  }
+  return { name: 'Error', message: `the handler threw a non-Error value: ${String(err)}`, retryable: true }
+}

@@ -1,0 +1,42 @@
+// Where a worker gets leases and sends outcomes. On a trusted peer this is its own consensus
+// group; a worker peer elsewhere reaches the leader through the network with the same calls.
+import type { ApplyResult, GrantedLease, LeaseRef } from '../queue/commands.js'
+import type { JobError } from '../queue/job.js'
+import type { ConsensusGroup } from '../raft/group.js'
+
+export interface WorkSource {
+  lease(count: number, exclude: readonly string[]): Promise<GrantedLease[]>
+  renew(jobs: readonly LeaseRef[]): Promise<void>
+  complete(job: LeaseRef, result: string): Promise<boolean>
+  fail(job: LeaseRef, error: JobError): Promise<boolean>
+  progress(updates: readonly { job: LeaseRef; progress: number }[]): Promise<void>
+  release(): Promise<void>
+}
+
+export const DEFAULT_LEASE_MS = 10_000
+
+export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs = DEFAULT_LEASE_MS): WorkSource {
+  const accepted = (result: ApplyResult | undefined) => result?.type === 'fenced' && result.accepted
+  return {
+    async lease(count, exclude) {
+      const [result] = await group.propose([{ type: 'lease', worker, count, leaseMs, exclude }])
+      return result?.type === 'lease' ? [...result.leases] : []
+    },
+    async renew(jobs) {
+      if (jobs.length > 0) await group.propose([{ type: 'renew', worker, jobs, leaseMs }])
+    },
+    async complete(job, result) {
+      return accepted((await group.propose([{ type: 'complete', worker, job, result }]))[0])
+    },
+    async fail(job, error) {
+      return accepted((await group.propose([{ type: 'fail', worker, job, error }]))[0])
+    },
+    async progress(updates) {
+      if (updates.length === 0) return
+      await group.propose(updates.map(({ job, progress }) => ({ type: 'progress' as const, worker, job, progress })))
+    },
+    async release() {
+      await group.propose([{ type: 'release', worker }])
+    },
+  }
+}

@@ -1,0 +1,145 @@
+// @peerqueue/sdk/client: submit jobs and await their results, typed from the handler modules.
+//
+//   const queue = await connect({ registry: './registry.yaml' })
+//   const job = await queue.enqueue<typeof hello>('hello', { name: 'Ada' })
+//   console.log(await job.result())
+import superjson from 'superjson'
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import {
+  QueueClient,
+  PeerqueueError,
+  assertEnqueued,
+  type ConnectOptions,
+  type EnqueueOptions,
+  type JobView,
+} from '@peerqueue/runtime/client'
+import { JobCancelledError, JobFailedError } from './errors.js'
+import type { NameOf, PayloadOf, ResultOf } from './job.js'
+
+export { PeerqueueError, isPeerqueueError, type ErrorCode, type ConnectOptions, type EnqueueOptions, type JobView, type JobState } from '@peerqueue/runtime/client'
+export { JobCancelledError, JobFailedError } from './errors.js'
+
+/** Any job type: what enqueue falls back to without a type argument. */
+export interface JobLike {
+  readonly name: string
+  readonly schema?: StandardSchemaV1
+  readonly __input?: unknown
+  readonly __result?: unknown
+}
+interface UntypedJob extends JobLike {
+  readonly __input?: unknown
+  readonly __result?: unknown
+}
+
+export interface JobStatus extends Omit<JobView, 'result'> {
+  readonly result: unknown
+}
+
+export interface EnqueueItem<J extends JobLike = UntypedJob> {
+  readonly job: NameOf<J> | J
+  readonly payload: PayloadOf<J>
+  readonly options?: EnqueueOptions
+}
+
+const FINAL = new Set(['completed', 'dead', 'cancelled'])
+
+export class Job<Result = unknown> {
+  constructor(
+    readonly id: string,
+    /** False when an idempotency key matched a job submitted earlier: this is that job. */
+    readonly created: boolean,
+    private readonly client: QueueClient,
+  ) {}
+
+  /** Waits for the job to finish. Rejects with JobFailedError if it ended dead, JobCancelledError if cancelled. */
+  async result(options: { timeoutMs?: number } = {}): Promise<Result> {
+    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs
+    for (;;) {
+      const left = deadline - Date.now()
+      if (left <= 0) throw new PeerqueueError('E_TIMEOUT', `job ${this.id} did not finish within ${options.timeoutMs} ms`)
+      const view = await this.client.wait(this.id, Math.min(left, 30_000))
+      if (!FINAL.has(view.state)) continue
+      if (view.state === 'completed') return (view.result === null ? undefined : superjson.parse(view.result)) as Result
+      if (view.state === 'cancelled') throw new JobCancelledError(this.id)
+      throw new JobFailedError(this.id, view.attempt, view.error ?? { name: 'Error', message: 'unknown failure' })
+    }
+  }
+
+  async status(): Promise<JobStatus> {
+    const [view] = await this.client.get([this.id])
+    if (!view) throw new PeerqueueError('E_JOB_NOT_FOUND', `no job ${this.id}`)
+    return { ...view, result: view.result === null ? undefined : superjson.parse(view.result) }
+  }
+
+  async cancel(): Promise<boolean> {
+    return (await this.client.cancel([this.id])).length === 1
+  }
+}
+
+export class Queue {
+  constructor(private readonly client: QueueClient) {}
+
+  get name(): string {
+    return this.client.queue.name
+  }
+
+  /**
+   * Submits a job; resolves once a majority of the trusted peers stored it. Pass the job's
+   * definition instead of its name to have the payload checked against its schema here first.
+   */
+  async enqueue<J extends JobLike = UntypedJob>(job: NameOf<J> | J, payload: PayloadOf<J>, options: EnqueueOptions = {}): Promise<Job<ResultOf<J>>> {
+    const [first] = await this.enqueueMany<J>([{ job, payload, options }])
+    return first!
+  }
+
+  /** Submits many jobs in one request (one commit); all are checked before any is stored. */
+  async enqueueMany<J extends JobLike = UntypedJob>(items: readonly EnqueueItem<J>[]): Promise<Job<ResultOf<J>>[]> {
+    const specs = await Promise.all(
+      items.map(async (item, i) => {
+        const name = typeof item.job === 'string' ? item.job : (item.job as J).name
+        if (typeof item.job !== 'string') await validateLocally(item.job as J, item.payload, items.length > 1 ? i : undefined)
+        return { name, payload: superjson.stringify(item.payload), options: item.options ?? {} }
+      }),
+    )
+    const outcomes = await this.client.enqueue(specs)
+    return outcomes.map((outcome) => {
+      const { id, created } = assertEnqueued(outcome)
+      return new Job<ResultOf<J>>(id, created, this.client)
+    })
+  }
+
+  /** A handle on a job submitted earlier, by id. */
+  job<Result = unknown>(id: string): Job<Result> {
+    return new Job<Result>(id, false, this.client)
+  }
+
+  /** Cancels jobs that have not finished; returns the ids that were cancelled. */
+  cancel(ids: string | readonly string[]): Promise<string[]> {
+    return this.client.cancel(typeof ids === 'string' ? [ids] : ids)
+  }
+
+  /** Queues dead jobs again with fresh attempts; returns the ids that were queued. */
+  redrive(ids: string | readonly string[] | 'all'): Promise<string[]> {
+    return this.client.redrive(ids === 'all' ? 'all' : typeof ids === 'string' ? [ids] : ids)
+  }
+
+  close(): Promise<void> {
+    return this.client.close()
+  }
+}
+
+export async function connect(options: ConnectOptions): Promise<Queue> {
+  return new Queue(await QueueClient.connect(options))
+}
+
+async function validateLocally(job: JobLike, payload: unknown, index: number | undefined): Promise<void> {
+  if (!job.schema) return
+  const result = await job.schema['~standard'].validate(payload)
+  if (!result.issues) return
+  const where = index === undefined ? '' : `job ${index}: `
+  const details = result.issues.map((issue) => {
+    const path = (issue.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)).join('.')
+    return path ? `${path}: ${issue.message}` : issue.message
+  })
+  throw new PeerqueueError('E_PAYLOAD_INVALID', `${where}payload does not match the schema of "${job.name}": ${details.join('; ')}`)
+}

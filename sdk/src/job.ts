@@ -1,0 +1,73 @@
+// defineJob: a handler module's default export. Types flow from the schema (or a type argument)
+// to the payload the handler receives and to what enqueue accepts, and from `run` to the result.
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+
+export const JOB_BRAND: unique symbol = Symbol.for('peerqueue.job')
+
+export type Backoff =
+  | { readonly type: 'fixed'; readonly delayMs: number }
+  | { readonly type: 'exponential'; readonly baseMs: number; readonly maxMs: number }
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included (default 3). */
+  readonly maxAttempts?: number
+  readonly backoff?: Backoff
+}
+
+export interface JobLogger {
+  info(...args: unknown[]): void
+  warn(...args: unknown[]): void
+  error(...args: unknown[]): void
+  debug(...args: unknown[]): void
+}
+
+export interface JobContext {
+  readonly jobId: string
+  /** 1 for the first attempt. */
+  readonly attempt: number
+  /** Aborts on timeout, cancel or shutdown. A handler that ignores it has its thread terminated. */
+  readonly signal: AbortSignal
+  /** Reports progress in percent (0-100); the latest value is stored with the job. */
+  progress(percent: number): void
+  readonly log: JobLogger
+}
+
+interface JobFields<Name extends string> {
+  readonly name: Name
+  readonly retry?: RetryPolicy
+  /** Per attempt (default 60000). */
+  readonly timeoutMs?: number
+  /** Most runs of this job at once on one peer. */
+  readonly concurrency?: number
+}
+
+/** What defineJob returns. The phantom fields carry types for enqueue<typeof job>(). */
+export interface JobDefinition<Name extends string = string, Input = unknown, Payload = Input, Result = unknown> extends JobFields<Name> {
+  readonly schema?: StandardSchemaV1<Input, Payload>
+  run(payload: Payload, ctx: JobContext): Promise<Result> | Result
+  readonly [JOB_BRAND]: true
+  /** Type-level only: the payload a submitter passes. */
+  readonly __input?: Input
+  /** Type-level only: what result() resolves with. */
+  readonly __result?: Awaited<Result>
+}
+
+export type AnyJobDefinition = JobDefinition<string, never, never, unknown>
+export type PayloadOf<J> = J extends { readonly __input?: infer I } ? I : never
+export type ResultOf<J> = J extends { readonly __result?: infer R } ? R : never
+export type NameOf<J> = J extends { readonly name: infer N } ? N : never
+
+export function defineJob<const Name extends string, Schema extends StandardSchemaV1, Result>(
+  definition: JobFields<Name> & {
+    readonly schema: Schema
+    run(payload: StandardSchemaV1.InferOutput<Schema>, ctx: JobContext): Promise<Result> | Result
+  },
+): JobDefinition<Name, StandardSchemaV1.InferInput<Schema>, StandardSchemaV1.InferOutput<Schema>, Result>
+export function defineJob<Payload, Result = unknown, const Name extends string = string>(
+  definition: JobFields<Name> & { run(payload: Payload, ctx: JobContext): Promise<Result> | Result },
+): JobDefinition<Name, Payload, Payload, Result>
+export function defineJob(definition: JobFields<string> & { schema?: StandardSchemaV1; run: (payload: never, ctx: JobContext) => unknown }) {
+  if (typeof definition?.name !== 'string' || definition.name.length === 0) throw new TypeError('defineJob: name is required')
+  if (typeof definition.run !== 'function') throw new TypeError(`defineJob(${definition.name}): run must be a function`)
+  return { ...definition, [JOB_BRAND]: true }
+}
