@@ -67,19 +67,18 @@ export class WriteAheadLog {
   async append(records: readonly WalRecord[]): Promise<void> {
     if (records.length === 0) return
     const buffers: Buffer[] = []
-    let bytes = 0
+    let buffered = 0
     for (const record of records) {
       assert(record.index === this.lastIndexWritten + 1, `append ${record.index} after ${this.lastIndexWritten}`)
-      if (!this.active || this.activeBytes >= this.segmentBytes) {
+      if (!this.active || this.activeBytes + buffered >= this.segmentBytes) {
         await this.flush(buffers)
-        bytes = 0
         buffers.length = 0
+        buffered = 0
         await this.roll(record.index)
       }
       const framed = frame(record.bytes)
       buffers.push(framed)
-      bytes += framed.length
-      this.activeBytes += framed.length
+      buffered += framed.length
       this.lastIndexWritten = record.index
     }
     await this.flush(buffers)
@@ -97,9 +96,11 @@ export class WriteAheadLog {
     this.active = undefined
   }
 
+  /** Writes at an explicit position: a segment reopened after a crash is not in append mode. */
   private async flush(buffers: Buffer[]): Promise<void> {
     if (buffers.length === 0 || !this.active) return
-    await this.active.writev(buffers)
+    const { bytesWritten } = await this.active.writev(buffers, this.activeBytes)
+    this.activeBytes += bytesWritten
     await this.active.datasync()
   }
 
@@ -109,7 +110,7 @@ export class WriteAheadLog {
       await this.active.close()
     }
     const path = join(this.dir, `${String(firstIndex).padStart(20, '0')}.log`)
-    this.active = await open(path, 'a+')
+    this.active = await open(path, 'w+')
     this.activeBytes = 0
     this.segments.push({ firstIndex, path })
     await syncDir(this.dir)

@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest'
+import type { ApplyResult, Command } from './commands.js'
+import type { NewJob } from './job.js'
+import { QueueStateMachine } from './state-machine.js'
+
+function machine(retention?: number) {
+  const sm = new QueueStateMachine(retention)
+  let index = 0
+  const apply = (command: Command, time = 1000): ApplyResult => sm.apply({ index: ++index, time, command })
+  return { sm, apply }
+}
+
+function job(id: string, extra: Partial<NewJob> = {}): NewJob {
+  return {
+    id,
+    name: 'work',
+    payload: '{"json":{}}',
+    priority: 0,
+    idempotencyKey: undefined,
+    retry: { maxAttempts: 3, backoff: { type: 'exponential', baseMs: 100, maxMs: 1000 } },
+    timeoutMs: 5000,
+    delayMs: 0,
+    ...extra,
+  }
+}
+
+const enqueue = (...jobs: NewJob[]): Command => ({ type: 'enqueue', jobs, maxQueuedJobs: 100 })
+const lease = (count: number, worker = 'w1', exclude: string[] = []): Command => ({ type: 'lease', worker, count, leaseMs: 1000, exclude })
+
+function leasedIds(result: ApplyResult): string[] {
+  if (result.type !== 'lease') throw new Error(`expected a lease result, got ${result.type}`)
+  return result.leases.map((l) => l.jobId)
+}
+
+describe('queue state machine', () => {
+  it('leases higher priority first, then in submission order', () => {
+    const { apply } = machine()
+    apply(enqueue(job('a'), job('b', { priority: 5 }), job('c'), job('d', { priority: 5 })))
+    expect(leasedIds(apply(lease(4)))).toEqual(['b', 'd', 'a', 'c'])
+  })
+
+  it('keeps a delayed job out of reach until time advances past its run time', () => {
+    const { sm, apply } = machine()
+    apply(enqueue(job('late', { delayMs: 500 })), 1000)
+    expect(sm.get('late')?.state).toBe('delayed')
+    expect(leasedIds(apply(lease(1), 1100))).toEqual([])
+    expect(sm.nextDueTime()).toBe(1500)
+    apply({ type: 'advance' }, 1499)
+    expect(sm.get('late')?.state).toBe('delayed')
+    apply({ type: 'advance' }, 1500)
+    expect(leasedIds(apply(lease(1), 1500))).toEqual(['late'])
+  })
+
+  it('retries a failed attempt after exponential backoff and declares it dead after the last', () => {
+    const { sm, apply } = machine()
+    apply(enqueue(job('j')))
+    const error = { name: 'Error', message: 'boom', retryable: true }
+    apply(lease(1), 1000)
+    apply({ type: 'fail', worker: 'w1', job: { jobId: 'j', attempt: 1 }, error }, 1000)
+    expect(sm.get('j')).toMatchObject({ state: 'retry-wait', runAt: 1100 })
+    apply({ type: 'advance' }, 1100)
+    apply(lease(1), 1100)
+    apply({ type: 'fail', worker: 'w1', job: { jobId: 'j', attempt: 2 }, error }, 1100)
+    expect(sm.get('j')).toMatchObject({ state: 'retry-wait', runAt: 1300 })
+    apply({ type: 'advance' }, 1300)
+    apply(lease(1), 1300)
+    apply({ type: 'fail', worker: 'w1', job: { jobId: 'j', attempt: 3 }, error }, 1300)
+    expect(sm.get('j')).toMatchObject({ state: 'dead', attempt: 3, error })
+  })
+
+  it('sends a non-retryable failure straight to dead, and re-drives it with fresh attempts', () => {
+    const { sm, apply } = machine()
+    apply(enqueue(job('j')))
+    apply(lease(1))
+    apply({ type: 'fail', worker: 'w1', job: { jobId: 'j', attempt: 1 }, error: { name: 'E', message: 'no', retryable: false } })
+    expect(sm.get('j')?.state).toBe('dead')
+    expect(sm.deadJobIds()).toEqual(['j'])
+    apply({ type: 'redrive', jobIds: ['j'] })
+    expect(sm.get('j')).toMatchObject({ state: 'queued', attempt: 0, error: undefined })
+  })
+
+  it('refuses a completion from a worker that does not hold the current lease', () => {
+    const { sm, apply } = machine()
+    apply(enqueue(job('j')))
+    apply(lease(1, 'w1'), 1000)
+    apply({ type: 'advance' }, 2000) // the lease of w1 expires
+    apply(lease(1, 'w2'), 2000)
+    const stale = apply({ type: 'complete', worker: 'w1', job: { jobId: 'j', attempt: 1 }, result: '"old"' })
+    expect(stale).toEqual({ type: 'fenced', accepted: false })
+    const current = apply({ type: 'complete', worker: 'w2', job: { jobId: 'j', attempt: 2 }, result: '"new"' })
+    expect(current).toEqual({ type: 'fenced', accepted: true })
+    expect(sm.get('j')).toMatchObject({ state: 'completed', result: '"new"' })
+  })
+
+  it('keeps a renewed lease alive past its first expiry', () => {
+    const { sm, apply } = machine()
+    apply(enqueue(job('j')))
+    apply(lease(1), 1000)
+    apply({ type: 'renew', worker: 'w1', jobs: [{ jobId: 'j', attempt: 1 }], leaseMs: 1000 }, 1800)
+    apply({ type: 'advance' }, 2100)
+    expect(sm.get('j')?.state).toBe('leased')
+    apply({ type: 'advance' }, 2800)
+    expect(sm.get('j')?.state).toBe('queued')
+  })
+
+  it('hands back the leases of a worker that left, counting the attempt', () => {
+    const { sm, apply } = machine()
+    apply(enqueue(job('a'), job('b')))
+    apply(lease(2, 'gone'))
+    apply({ type: 'release', worker: 'gone' })
+    expect(sm.get('a')).toMatchObject({ state: 'queued', attempt: 1 })
+    expect(leasedIds(apply(lease(2, 'w2')))).toEqual(['a', 'b'])
+  })
+
+  it('returns the existing job for a repeated idempotency key', () => {
+    const { sm, apply } = machine()
+    const first = apply(enqueue(job('a', { idempotencyKey: 'k' })))
+    const again = apply(enqueue(job('b', { idempotencyKey: 'k' })))
+    expect(first).toEqual({ type: 'enqueue', outcomes: [{ ok: true, id: 'a', created: true }] })
+    expect(again).toEqual({ type: 'enqueue', outcomes: [{ ok: true, id: 'a', created: false }] })
+    expect(sm.get('b')).toBeUndefined()
+  })
+
+  it('cancels queued and running jobs but not finished ones', () => {
+    const { sm, apply } = machine()
+    apply(enqueue(job('q'), job('r'), job('done')))
+    apply(lease(2))
+    apply({ type: 'complete', worker: 'w1', job: { jobId: 'q', attempt: 1 }, result: '1' })
+    const result = apply({ type: 'cancel', jobIds: ['q', 'r', 'done', 'missing'] })
+    expect(result).toEqual({ type: 'changed', jobIds: ['r', 'done'] })
+    expect(sm.get('q')?.state).toBe('completed')
+    expect(sm.get('done')?.state).toBe('cancelled')
+    expect(apply({ type: 'complete', worker: 'w1', job: { jobId: 'r', attempt: 1 }, result: '1' })).toEqual({ type: 'fenced', accepted: false })
+  })
+
+  it('passes over job names the worker excludes and leaves them queued in order', () => {
+    const { apply } = machine()
+    apply(enqueue(job('a', { name: 'slow' }), job('b'), job('c', { name: 'slow' })))
+    expect(leasedIds(apply(lease(3, 'w1', ['slow'])))).toEqual(['b'])
+    expect(leasedIds(apply(lease(3)))).toEqual(['a', 'c'])
+  })
+
+  it('refuses new jobs beyond maxQueuedJobs with E_QUEUE_FULL', () => {
+    const { apply } = machine()
+    const result = apply({ type: 'enqueue', jobs: [job('a'), job('b')], maxQueuedJobs: 1 })
+    expect(result).toMatchObject({ outcomes: [{ ok: true }, { ok: false, code: 'E_QUEUE_FULL' }] })
+  })
+
+  it('forgets the oldest finished jobs beyond its retention', () => {
+    const { sm, apply } = machine(2)
+    apply(enqueue(job('a'), job('b'), job('c')))
+    apply({ type: 'cancel', jobIds: ['a', 'b', 'c'] })
+    expect(sm.get('a')).toBeUndefined()
+    expect(sm.get('c')?.state).toBe('cancelled')
+    expect(sm.countByState().cancelled).toBe(2)
+  })
+
+  it('restores from a snapshot to a state that behaves the same', () => {
+    const { sm, apply } = machine()
+    apply(enqueue(job('a'), job('b', { priority: 2 }), job('c', { delayMs: 100 })))
+    apply(lease(1))
+    const copy = new QueueStateMachine()
+    copy.restore(JSON.parse(JSON.stringify(sm.snapshot())))
+    expect(copy.countByState()).toEqual(sm.countByState())
+    const next = { index: sm.appliedIndex + 1, time: 1200, command: { type: 'advance' } as Command }
+    sm.apply(next)
+    copy.apply(next)
+    const take = { index: sm.appliedIndex + 1, time: 1200, command: lease(5, 'w2') }
+    expect(copy.apply(take)).toEqual(sm.apply(take))
+  })
+})

@@ -1,0 +1,48 @@
+import { mkdtemp, readdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import type { Command } from '../queue/commands.js'
+import { SoloGroup } from './solo-group.js'
+
+const enqueue = (id: string): Command => ({
+  type: 'enqueue',
+  maxQueuedJobs: 1000,
+  jobs: [{ id, name: 'n', payload: '1', priority: 0, idempotencyKey: undefined, retry: { maxAttempts: 1, backoff: { type: 'fixed', delayMs: 0 } }, timeoutMs: 1000, delayMs: 0 }],
+})
+
+describe('one-member group', () => {
+  it('applies proposals in order and keeps them across a restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pq-solo-'))
+    const group = await SoloGroup.open({ dir })
+    const results = await Promise.all(['a', 'b', 'c'].map((id) => group.propose([enqueue(id)])))
+    expect(results.flat().map((r) => r.type)).toEqual(['enqueue', 'enqueue', 'enqueue'])
+    await group.close()
+    const reopened = await SoloGroup.open({ dir })
+    expect(reopened.state.appliedIndex).toBe(3)
+    expect(['a', 'b', 'c'].map((id) => reopened.state.get(id)?.state)).toEqual(['queued', 'queued', 'queued'])
+    await reopened.close()
+  })
+
+  it('restores from a snapshot plus the log written after it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pq-solo-'))
+    const group = await SoloGroup.open({ dir, snapshotEvery: 5 })
+    for (let i = 0; i < 12; i++) await group.propose([enqueue(`j${i}`)])
+    await group.close()
+    expect(await readdir(dir)).toContain('snapshot.json')
+    const reopened = await SoloGroup.open({ dir })
+    expect(reopened.state.appliedIndex).toBe(12)
+    expect(reopened.state.countByState().queued).toBe(12)
+    await reopened.close()
+  })
+
+  it('stamps entries with a clock that never goes backwards', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pq-solo-'))
+    const times = [5000, 4000]
+    const group = await SoloGroup.open({ dir, now: () => times.shift() ?? 0 })
+    await group.propose([enqueue('a')])
+    await group.propose([enqueue('b')])
+    expect(group.state.get('b')!.enqueuedAt).toBe(5000)
+    await group.close()
+  })
+})

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest'
+import { parseRegistry } from './parse.js'
+
+const PEER_A = '12D3KooWQpoZwJLamYtDYESViyJxbANKpsQVzydXhHitiSsCC7Zt'
+const PEER_B = '12D3KooWJgBWHu3DxP3L3TV292kDega645cjB8q3aGDCgKo9hw6n'
+
+const valid = `version: 1
+queues:
+  - name: images
+    rendezvous: images-7f3a
+    trustedPeers:
+      - id: ${PEER_A}
+        addrs: [/ip4/127.0.0.1/tcp/4101, /ip4/127.0.0.1/tcp/4102/ws]
+    submitters: [${PEER_B}]
+`
+
+function errorOf(text: string): string {
+  try {
+    parseRegistry(text, 'registry.yaml')
+  } catch (err) {
+    expect(err).toMatchObject({ code: 'E_REGISTRY_INVALID' })
+    return (err as Error).message
+  }
+  throw new Error('expected the registry to be refused')
+}
+
+describe('registry parser', () => {
+  it('accepts a valid document and fills in the defaults', () => {
+    const registry = parseRegistry(valid, 'registry.yaml')
+    expect(registry.queues[0]).toMatchObject({
+      name: 'images',
+      workers: 'any',
+      submitters: [PEER_B],
+      limits: { maxPayloadBytes: 1048576, maxQueuedJobs: 1_000_000 },
+      census: { targetSample: 50 },
+    })
+  })
+
+  it('names the line, column and field of a bad peer id', () => {
+    const message = errorOf(valid.replace(`id: ${PEER_A}`, 'id: not-a-peer'))
+    expect(message).toContain('registry.yaml:6:13 queues[0].trustedPeers[0].id: not a valid Ed25519 peer id')
+  })
+
+  it('refuses unknown keys, so a misspelt rule is not silently dropped', () => {
+    expect(errorOf(valid.replace('    submitters:', '    submiters:'))).toMatch(/registry\.yaml:\d+:\d+ queues\[0\].*submiters/)
+  })
+
+  it('refuses an invalid multiaddr', () => {
+    expect(errorOf(valid.replace('/ip4/127.0.0.1/tcp/4101', '/ip4/999.0.0.1/tcp/x'))).toContain('queues[0].trustedPeers[0].addrs[0]: not a valid multiaddr')
+  })
+
+  it('refuses duplicate trusted peer ids and queue names', () => {
+    const twice = valid.replace('    submitters:', `      - id: ${PEER_A}\n        addrs: [/ip4/127.0.0.1/tcp/4103]\n    submitters:`)
+    expect(errorOf(twice)).toContain('queues[0].trustedPeers[1].id: duplicate peer id')
+    const queue = valid.split('queues:\n')[1]!
+    expect(errorOf(`${valid}${queue}`)).toContain('queues[1].name: duplicate queue name "images"')
+  })
+
+  it('reports YAML syntax errors with their position', () => {
+    expect(errorOf('version: 1\nqueues: [\n')).toMatch(/registry\.yaml:\d+:\d+ /)
+  })
+
+  it('fails fast on alias expansion bombs', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]']
+    for (let i = 0; i < 8; i++) bomb.push(`${'bcdefghi'[i]}: &${'bcdefghi'[i]} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)
+    const started = Date.now()
+    expect(errorOf(bomb.join('\n'))).toMatch(/alias/i)
+    expect(Date.now() - started).toBeLessThan(2000)
+  })
+
+  it('wants version 1 and at least one queue', () => {
+    expect(errorOf('version: 2\nqueues: []\n')).toMatch(/version: .*\n.*queues/s)
+  })
+})
