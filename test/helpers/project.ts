@@ -1,0 +1,110 @@
+// A throwaway queue project for end-to-end tests: keys, a registry on a free 127.0.0.1 port,
+// and peers started as real child processes of the built CLI.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createKeyFile } from '@peerqueue/runtime'
+
+export const REPO = join(import.meta.dirname, '..', '..')
+export const CLI = join(REPO, 'runtime', 'dist', 'cli', 'main.js')
+export const FIXTURE_JOBS = join(REPO, 'test', 'fixtures', 'jobs')
+
+export interface Project {
+  readonly dir: string
+  readonly registry: string
+  readonly peerKey: string
+  readonly clientKey: string
+  readonly peerId: string
+  readonly clientId: string
+  readonly port: number
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+}
+
+export async function makeProject(): Promise<Project> {
+  const dir = await mkdtemp(join(tmpdir(), 'pq-e2e-'))
+  const peerKey = join(dir, 'peer.key')
+  const clientKey = join(dir, 'client.key')
+  const peer = await createKeyFile(peerKey)
+  const client = await createKeyFile(clientKey)
+  const port = await freePort()
+  const registry = join(dir, 'registry.yaml')
+  await writeFile(
+    registry,
+    `version: 1
+queues:
+  - name: e2e
+    rendezvous: e2e-test
+    trustedPeers:
+      - id: ${peer.peerId}
+        addrs: [/ip4/127.0.0.1/tcp/${port}]
+    submitters: [${client.peerId}]
+    limits: { maxPayloadBytes: 4096, maxResultBytes: 4096, maxQueuedJobs: 10000 }
+`,
+  )
+  return { dir, registry, peerKey, clientKey, peerId: peer.peerId, clientId: client.peerId, port }
+}
+
+export interface RunningPeer {
+  readonly child: ChildProcess
+  output(): string
+  /** Resolves with the exit code once the process has ended. */
+  readonly exited: Promise<number | null>
+}
+
+export async function startPeer(project: Project, extra: string[] = []): Promise<RunningPeer> {
+  const args = ['start', '--registry', project.registry, '--key', project.peerKey, '--jobs', FIXTURE_JOBS, '--data', join(project.dir, 'data'), '--concurrency', '4', ...extra]
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: project.dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`peer not ready within 20 s:\n${output}`)), 20_000)
+    child.stdout!.on('data', () => {
+      if (output.includes('peerqueue: ready')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`peer exited with ${code} before it was ready:\n${output}`))
+    })
+  })
+  await ready
+  return { child, output: () => output, exited }
+}
+
+export async function stopPeer(peer: RunningPeer, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (peer.child.exitCode === null && peer.child.signalCode === null) peer.child.kill(signal)
+  return peer.exited
+}
+
+export interface CliResult {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export function runCli(args: string[], cwd = REPO): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    child.once('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+}
