@@ -1,0 +1,119 @@
+// The queue-runtime command line as an operator meets it: help, keys, and clear errors.
+import { readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeProject, runCli, startPeer, stopPeer, type Project, type RunningPeer } from '../helpers/project.js'
+
+const COMMANDS = ['start', 'dev', 'keygen', 'enqueue', 'status', 'job', 'cancel', 'redrive']
+
+describe('queue-runtime without a running peer', () => {
+  it('prints help for the tool and for every command', async () => {
+    const overview = await runCli(['--help'])
+    expect(overview.code).toBe(0)
+    for (const command of COMMANDS) expect(overview.stdout).toContain(`  ${command} `)
+    for (const command of COMMANDS) {
+      const help = await runCli([command, '--help'])
+      expect(help.code, command).toBe(0)
+      expect(help.stdout).toContain(`Usage: queue-runtime ${command}`)
+    }
+  })
+
+  it('answers an unknown command or flag with exit status 2', async () => {
+    expect((await runCli(['frobnicate'])).code).toBe(2)
+    const bad = await runCli(['status', '--frob'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain("Unknown option '--frob'")
+  })
+
+  it('creates a key file readable only by its owner, and never overwrites one', async () => {
+    const project = await makeProject()
+    const file = join(project.dir, 'new.key')
+    const made = await runCli(['keygen', '--out', file, '--json'])
+    expect(made.code).toBe(0)
+    expect(JSON.parse(made.stdout)).toMatchObject({ peerId: expect.stringMatching(/^12D3KooW/), file })
+    expect((await stat(file)).mode & 0o777).toBe(0o600)
+    const before = await readFile(file, 'utf8')
+    const again = await runCli(['keygen', '--out', file])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain('E_KEY_EXISTS')
+    expect(await readFile(file, 'utf8')).toBe(before)
+  })
+
+  it('explains a missing or malformed key file', async () => {
+    const project = await makeProject()
+    const missing = await runCli(['start', '--registry', project.registry, '--key', join(project.dir, 'nope.key')])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('E_KEY_MISSING')
+    expect(missing.stderr).toContain('queue-runtime keygen --out')
+    const garbage = join(project.dir, 'garbage.key')
+    await writeFile(garbage, 'this is not a key\n')
+    const bad = await runCli(['start', '--registry', project.registry, '--key', garbage])
+    expect(bad.stderr).toContain('E_KEY_INVALID')
+  })
+
+  it('points at the line and field of a malformed registry', async () => {
+    const project = await makeProject()
+    const text = await readFile(project.registry, 'utf8')
+    await writeFile(project.registry, text.replace('rendezvous: e2e-test', 'rendezvous: e2e-test\n    colour: blue'))
+    const result = await runCli(['start', '--registry', project.registry, '--key', project.peerKey])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/E_REGISTRY_INVALID: invalid registry:\n.*registry\.yaml:\d+:\d+ queues\[0\].*colour/)
+    const missing = await runCli(['status', '--registry', join(project.dir, 'missing.yaml')])
+    expect(missing.stderr).toContain('E_REGISTRY_UNREADABLE')
+  })
+
+  it('says when no trusted peer can be reached', async () => {
+    const project = await makeProject()
+    const result = await runCli(['status', '--registry', project.registry, '--key', project.clientKey])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('E_UNREACHABLE')
+  })
+})
+
+describe('queue-runtime against a running peer', () => {
+  let project: Project
+  let peer: RunningPeer
+  const client = () => ['--registry', project.registry, '--key', project.clientKey]
+
+  beforeAll(async () => {
+    project = await makeProject()
+    peer = await startPeer(project)
+  })
+  afterAll(async () => {
+    if (peer) await stopPeer(peer)
+  })
+
+  it('enqueues a job and prints its result with --wait', async () => {
+    const result = await runCli(['enqueue', 'echo', '{"text":"from the cli"}', '--wait', ...client()])
+    expect(result.stderr).toBe('')
+    expect(JSON.parse(result.stdout)).toMatchObject({ text: 'from the cli', attempt: 1 })
+  })
+
+  it('prints JSON for scripts: enqueue, job and status', async () => {
+    const queued = JSON.parse((await runCli(['enqueue', 'echo', '{"text":"j"}', '--json', '--priority', '3', ...client()])).stdout) as { id: string }
+    expect(queued).toMatchObject({ id: expect.any(String), created: true })
+    await expect
+      .poll(async () => JSON.parse((await runCli(['job', queued.id, '--json', ...client()])).stdout).state, { timeout: 10_000 })
+      .toBe('completed')
+    const status = JSON.parse((await runCli(['status', '--json', ...client()])).stdout)
+    expect(status).toMatchObject({ queue: 'e2e', role: 'leader', peerId: project.peerId, handlers: expect.arrayContaining(['echo']) })
+    expect(status.jobs.completed).toBeGreaterThanOrEqual(1)
+  })
+
+  it('refuses a payload that is not JSON, and a payload that fails the schema', async () => {
+    const notJson = await runCli(['enqueue', 'echo', '{text:', ...client()])
+    expect(notJson.code).toBe(2)
+    expect(notJson.stderr).toContain('the payload is not valid JSON')
+    const invalid = await runCli(['enqueue', 'echo', '{"text":5}', ...client()])
+    expect(invalid.code).toBe(1)
+    expect(invalid.stderr).toContain('E_PAYLOAD_INVALID')
+  })
+
+  it('cancels and re-drives from the command line', async () => {
+    const { id } = JSON.parse((await runCli(['enqueue', 'slow', '{"ms":60000}', '--json', ...client()])).stdout) as { id: string }
+    expect((await runCli(['cancel', id, ...client()])).stdout).toContain('cancelled 1 of 1')
+    const dead = JSON.parse((await runCli(['enqueue', 'fatal', '{}', '--wait', '--json', ...client()])).stdout) as { id: string; state: string }
+    expect(dead.state).toBe('dead')
+    expect((await runCli(['redrive', '--all', '--json', ...client()])).stdout).toContain(dead.id)
+  })
+})

@@ -1,0 +1,88 @@
+// npm create queue, as a newcomer runs it: scaffold against this checkout, install with no
+// network, run the queue in dev mode, submit jobs from the generated client, edit a handler.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { parseRegistry } from '@peerqueue/runtime'
+import { REPO, freePort } from '../helpers/project.js'
+
+const CREATE = join(REPO, 'create-queue', 'dist', 'main.js')
+
+function run(command: string, args: string[], cwd: string, timeoutMs = 120_000): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, out })
+    })
+  })
+}
+
+describe('create-queue', () => {
+  let dev: ChildProcess | undefined
+  afterAll(() => {
+    dev?.kill('SIGTERM')
+  })
+
+  it('refuses a non-empty directory and bad flags with a usage message', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'pq-create-'))
+    await mkdir(join(parent, 'taken'))
+    await writeFile(join(parent, 'taken', 'file.txt'), 'mine')
+    const taken = await run(process.execPath, [CREATE, 'taken', '--yes'], parent)
+    expect(taken.code).toBe(2)
+    expect(taken.out).toContain('is not empty')
+    const badCount = await run(process.execPath, [CREATE, 'x', '--yes', '--trusted', 'three'], parent)
+    expect(badCount.code).toBe(2)
+    expect(badCount.out).toContain('--trusted must be a whole number')
+    const badTemplate = await run(process.execPath, [CREATE, 'y', '--template', 'nope'], parent)
+    expect(badTemplate.out).toContain('unknown template "nope"')
+  })
+
+  it('writes a valid registry, private keys and a project that runs offline against this checkout', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'pq-create-'))
+    const port = await freePort()
+    const created = await run(process.execPath, [CREATE, 'my-queue', '--yes', '--trusted', '1', '--base-port', String(port), '--link', REPO], parent)
+    expect(created.code, created.out).toBe(0)
+    expect(created.out).toContain('Done. Now run:')
+    const root = join(parent, 'my-queue')
+
+    const registry = parseRegistry(await readFile(join(root, 'registry.yaml'), 'utf8'), 'registry.yaml')
+    expect(registry.queues[0]!.trustedPeers).toHaveLength(1)
+    expect(registry.queues[0]!.trustedPeers[0]!.addrs).toEqual([`/ip4/127.0.0.1/tcp/${port}`])
+    for (const key of ['peer-1.key', 'client.key']) expect((await stat(join(root, 'keys', key))).mode & 0o777).toBe(0o600)
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'))
+    expect(pkg.name).toBe('my-queue')
+    expect(pkg.dependencies['@peerqueue/sdk']).toBe(`file:${join(REPO, 'sdk')}`)
+    expect(await readFile(join(root, '.gitignore'), 'utf8')).toContain('keys/')
+
+    const install = await run('npm', ['install', '--offline', '--no-audit', '--no-fund'], root, 180_000)
+    expect(install.code, install.out).toBe(0)
+
+    dev = spawn('npm', ['run', 'dev'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    let devOut = ''
+    dev.stdout!.on('data', (c: Buffer) => (devOut += c.toString()))
+    dev.stderr!.on('data', (c: Buffer) => (devOut += c.toString()))
+    await expect.poll(() => devOut, { timeout: 30_000 }).toContain('peerqueue: ready')
+
+    const client = await run('npm', ['run', '-s', 'client'], root, 60_000)
+    expect(client.code, client.out).toBe(0)
+    expect(client.out).toContain('Hello, Ada!')
+    expect(client.out).toContain('Hello, Edsger!')
+
+    const handler = join(root, 'jobs', 'hello.ts')
+    await writeFile(handler, (await readFile(handler, 'utf8')).replace('`Hello, ${payload.name}!`', '`Welcome, ${payload.name}!`'))
+    await expect.poll(() => devOut, { timeout: 15_000 }).toContain('rebuilt handlers: hello')
+    const again = await run('npm', ['run', '-s', 'enqueue', '--', 'hello', '{"name":"Grace"}', '--wait'], root, 60_000)
+    expect(again.out).toContain('Welcome, Grace!')
+
+    process.kill(-dev.pid!, 'SIGTERM')
+    await expect.poll(() => devOut, { timeout: 10_000 }).toContain('stopping')
+    dev = undefined
+  })
+})
