@@ -56,7 +56,7 @@ describe('write-ahead log', () => {
     await wal.close()
     const segment = await onlySegment(dir)
     const data = await readFile(segment)
-    data[data.length - 1] ^= 0xff
+    data[data.length - 1]! ^= 0xff
     await writeFile(segment, data)
     expect((await WriteAheadLog.open(dir)).records.map(text)).toEqual(['entry 1'])
   })
@@ -68,7 +68,7 @@ describe('write-ahead log', () => {
     await wal.close()
     const segment = await onlySegment(dir)
     const data = await readFile(segment)
-    data[10] ^= 0xff // inside the payload of record 1
+    data[10]! ^= 0xff // inside the payload of record 1
     await writeFile(segment, data)
     await expect(WriteAheadLog.open(dir)).rejects.toMatchObject({ code: 'E_LOG_CORRUPT', message: expect.stringContaining('record 1') })
   })
