@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import superjson from 'superjson'
@@ -34,6 +34,12 @@ describe('handler pool (esbuild bundles in Piscina threads)', () => {
     expect(catalog.get('echo')).toMatchObject({ hasSchema: true, source: expect.stringContaining('echo.ts') })
     expect(catalog.get('flaky')).toMatchObject({ retry: { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 50 } } })
     expect(catalog.get('stubborn')).toMatchObject({ timeoutMs: 200 })
+  })
+
+  it('bundles a handler without the networking half of the SDK', async () => {
+    const bundle = await readFile(catalog.get('echo')!.bundle, 'utf8')
+    expect(bundle).toContain('defineJob')
+    expect(bundle).not.toMatch(/libp2p|piscina/)
   })
 
   it('returns a result that keeps Dates and Sets through superjson', async () => {
