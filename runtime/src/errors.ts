@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'E_LOG_CORRUPT'
   | 'E_GROUP_UNSUPPORTED'
   | 'E_DATA_LOCKED'
+  | 'E_NOT_LEADER'
+  | 'E_CONF_PENDING'
   | 'E_INTERNAL'
 
 export class PeerqueueError extends Error {

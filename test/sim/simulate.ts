@@ -1,0 +1,131 @@
+// One seeded run: a cluster under random faults with clients writing and reading, then a calm
+// phase in which it must recover. Safety is checked every step, linearizability at the end.
+import { Cluster, TICK } from './cluster.js'
+import { checkHistory, kvModel } from './linearizability.js'
+import { Random } from './random.js'
+
+export interface SimulationOptions {
+  readonly seed: number
+  readonly peers: number
+  readonly steps: number
+  readonly clients?: number
+}
+
+export interface SimulationResult {
+  readonly seed: number
+  readonly peers: number
+  readonly steps: number
+  readonly violations: readonly string[]
+  readonly linearizable: boolean | 'unknown'
+  readonly recovered: boolean
+  readonly elections: number
+  readonly committed: number
+  readonly operations: number
+  readonly history: Cluster['history']
+}
+
+export function simulate(options: SimulationOptions): SimulationResult {
+  const plan = new Random(options.seed ^ 0x5bd1e995)
+  const cluster = new Cluster({
+    peers: options.peers,
+    seed: options.seed,
+    faults: { drop: plan.next() * 0.1, duplicate: plan.next() * 0.05, maxDelay: plan.int(0, 3 * TICK) },
+    compactEvery: plan.pick([0, 20, 50]),
+    leaseReads: false,
+  })
+  const rates = { crash: plan.next() * 0.004, restart: 0.01, partition: plan.next() * 0.006, heal: 0.004, conf: 0.002 }
+  const clients = options.clients ?? 3
+  const removed: string[] = []
+  for (let step = 0; step < options.steps; step++) {
+    injectFaults(cluster, rates)
+    changeMembership(cluster, rates.conf, removed)
+    driveClients(cluster, clients, 0.05)
+    cluster.step()
+  }
+  cluster.heal()
+  cluster.faults = { drop: 0, duplicate: 0, maxDelay: 0 }
+  for (const node of cluster.nodes) cluster.restart(node.id)
+  const recovered = cluster.runUntil(() => converged(cluster), 3_000)
+  if (!recovered && process.env.SIM_DEBUG) {
+    for (const n of cluster.nodes) {
+      const c = n.core!
+      if (c.isLeader) console.error(JSON.stringify([...(c as unknown as { progress: Map<string, object> }).progress]))
+      console.error(n.id, c.role, 'term', c.term, 'leader', c.leader, 'last', c.log.lastIndex(), 'commit', c.log.committed, 'applied', c.log.applied, 'first', c.log.firstIndex(), JSON.stringify(c.membership))
+    }
+  }
+  const verdict = checkHistory(kvModel, cluster.history)
+  return {
+    seed: options.seed,
+    peers: options.peers,
+    steps: cluster.now,
+    violations: [...new Set(cluster.violations)],
+    linearizable: verdict.ok,
+    recovered,
+    elections: cluster.elections,
+    committed: cluster.committedCount,
+    operations: cluster.history.length,
+    history: cluster.history,
+  }
+}
+
+function injectFaults(cluster: Cluster, rates: { crash: number; restart: number; partition: number; heal: number }): void {
+  const r = cluster.random
+  if (r.chance(rates.crash)) {
+    const up = cluster.nodes.filter((n) => n.up)
+    if (up.length > 0) cluster.crash(r.pick(up).id)
+  }
+  if (r.chance(rates.restart)) {
+    const down = cluster.nodes.filter((n) => !n.up)
+    if (down.length > 0) cluster.restart(r.pick(down).id)
+  }
+  if (r.chance(rates.partition)) {
+    const a = r.pick(cluster.nodes).id
+    const b = r.pick(cluster.nodes).id
+    if (r.chance(0.3)) cluster.isolate(a)
+    else if (a !== b) cluster.partition(a, b, r.chance(0.5))
+  }
+  if (r.chance(rates.heal)) cluster.heal()
+}
+
+/** Removes a voter, later adds it back as a learner and then as a voter, one change at a time. */
+function changeMembership(cluster: Cluster, rate: number, removed: string[]): void {
+  const r = cluster.random
+  const leader = cluster.leader()
+  if (!leader?.core || !r.chance(rate)) return
+  const { voters, learners } = leader.core.membership
+  try {
+    if (learners.length > 0) leader.core.proposeConfChange({ type: 'addVoter', node: learners[0]! })
+    else if (removed.length > 0) leader.core.proposeConfChange({ type: 'addLearner', node: removed.shift()! })
+    else if (voters.length > 2) {
+      const victim = r.pick(voters.filter((v) => v !== leader.id))
+      leader.core.proposeConfChange({ type: 'remove', node: victim })
+      removed.push(victim)
+    }
+  } catch {
+    // A change already in flight: try again later.
+  }
+}
+
+function driveClients(cluster: Cluster, clients: number, rate: number): void {
+  const r = cluster.random
+  for (let client = 1; client <= clients; client++) {
+    if (cluster.hasPendingRead(client) || !r.chance(rate)) continue
+    const via = (r.chance(0.9) ? cluster.leader()?.id : undefined) ?? r.pick(cluster.nodes).id
+    if (cluster.hasPendingWrite(client)) {
+      if (r.chance(0.2)) cluster.retryWrite(client, via)
+      continue
+    }
+    const key = `k${r.int(0, 2)}`
+    if (r.chance(0.65)) cluster.write(client, key, `c${client}-${cluster.now}`, via)
+    else cluster.read(client, key, via)
+  }
+}
+
+function converged(cluster: Cluster): boolean {
+  const leader = cluster.leader()
+  if (!leader?.core) return false
+  const { voters, learners } = leader.core.membership
+  const members = [...voters, ...learners].map((id) => cluster.node(id))
+  if (leader.core.log.term(leader.core.log.committed) !== leader.core.term) return false
+  return members.every((n) => n.core !== undefined && n.core.log.applied === leader.core!.log.committed)
+}

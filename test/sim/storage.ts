@@ -1,0 +1,53 @@
+// A node's disk in the simulation: writes land in a page cache and become durable only at sync.
+// A crash throws away every write that was not synced, as a real power cut would.
+import type { HardState, LogEntry, Ready, RestoredState, Snapshot } from '../../runtime/src/raft/types.js'
+
+interface Durable {
+  hardState: HardState
+  snapshot: Snapshot | undefined
+  entries: LogEntry[]
+}
+
+export class SimStorage {
+  private durable: Durable = { hardState: { term: 0, vote: undefined, commit: 0 }, snapshot: undefined, entries: [] }
+  private cached: Durable | undefined
+
+  write(ready: Ready): void {
+    const next = this.cached ?? clone(this.durable)
+    if (ready.snapshot) {
+      next.snapshot = ready.snapshot
+      next.entries = next.entries.filter((e) => e.index > ready.snapshot!.index)
+    }
+    if (ready.entries.length > 0) {
+      const first = ready.entries[0]!.index
+      next.entries = [...next.entries.filter((e) => e.index < first), ...ready.entries]
+    }
+    if (ready.hardState) next.hardState = ready.hardState
+    this.cached = next
+  }
+
+  /** The application compacted its log: keep the snapshot, drop what it covers. */
+  compact(snapshot: Snapshot): void {
+    const target = this.cached ?? this.durable
+    target.snapshot = snapshot
+    target.entries = target.entries.filter((e) => e.index > snapshot.index)
+  }
+
+  sync(): void {
+    if (this.cached) this.durable = this.cached
+    this.cached = undefined
+  }
+
+  crash(): void {
+    this.cached = undefined
+  }
+
+  restored(initial: RestoredState['initialMembership']): RestoredState {
+    const d = this.durable
+    return { hardState: d.hardState, snapshot: d.snapshot, entries: [...d.entries], initialMembership: initial }
+  }
+}
+
+function clone(d: Durable): Durable {
+  return { hardState: d.hardState, snapshot: d.snapshot, entries: [...d.entries] }
+}
