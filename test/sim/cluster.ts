@@ -81,6 +81,7 @@ export class Cluster {
   private readonly leaders = new Map<number, NodeId>()
   private readonly committed = new Map<number, string>()
   private readonly recordedThrough = new Map<NodeId, number>()
+  private readonly checkedPairs = new Map<string, string>()
   private readonly applied = new Map<number, string>()
   private readonly writes = new Map<string, PendingWrite>()
   private readonly readsPending = new Map<string, PendingRead>()
@@ -114,6 +115,7 @@ export class Cluster {
   crash(id: NodeId): void {
     const node = this.node(id)
     this.recordedThrough.delete(id)
+    this.checkedPairs.clear()
     node.core = undefined
     node.pending = undefined
     node.storage.crash()
@@ -365,6 +367,9 @@ export class Cluster {
   private checkLogMatching(a: SimNode, b: SimNode): void {
     const la = a.core!.log
     const lb = b.core!.log
+    const versions = `${la.version}:${la.firstIndex()}/${lb.version}:${lb.firstIndex()}`
+    if (this.checkedPairs.get(`${a.id}|${b.id}`) === versions) return
+    this.checkedPairs.set(`${a.id}|${b.id}`, versions)
     const lo = Math.max(la.firstIndex(), lb.firstIndex())
     let agreed = false
     for (let index = Math.min(la.lastIndex(), lb.lastIndex()); index >= lo; index--) {

@@ -305,7 +305,9 @@ export class RaftCore {
 
   private answerVote(m: Extract<Message, { type: 'vote' }>): void {
     const canVote = this.vote === m.from || (this.vote === undefined && this.leader === undefined) || (m.preVote && m.term > this.term)
-    const grant = canVote && this.membership.voters.includes(this.id) && this.log.isUpToDate(m.lastIndex, m.lastTerm)
+    // Learners vote too: one may have been promoted without having applied the change yet, and
+    // candidates count only the votes of their own voters.
+    const grant = canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm)
     // A granted pre-vote answers at the campaign's future term so the candidate counts it.
     this.send({ to: m.from, term: grant && m.preVote ? m.term : this.term, type: 'voteResp', preVote: m.preVote, reject: !grant })
     if (grant && !m.preVote) {

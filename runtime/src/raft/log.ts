@@ -17,6 +17,8 @@ export class RaftLog {
   pendingSnapshot: Snapshot | undefined
   /** The latest snapshot this node has, sent to followers that fell behind the log's start. */
   snapshot: Snapshot | undefined
+  /** Bumped whenever entries change, so observers can skip re-reading an unchanged log. */
+  version = 0
 
   restore(snapshot: Snapshot | undefined, entries: readonly LogEntry[], committed: number): void {
     if (snapshot) {
@@ -66,6 +68,7 @@ export class RaftLog {
 
   /** Leader side: appends new entries at the end. */
   append(entries: readonly LogEntry[]): void {
+    this.version += 1
     for (const entry of entries) {
       assert(entry.index === this.lastIndex() + 1, `append ${entry.index} after ${this.lastIndex()}`)
       this.entries.push(entry)
@@ -90,6 +93,7 @@ export class RaftLog {
         this.truncateFrom(entry.index)
       }
       this.entries.push(entry)
+      this.version += 1
     }
     return lastNew
   }
@@ -110,6 +114,7 @@ export class RaftLog {
 
   /** Replaces the log with a snapshot from the leader. */
   installSnapshot(snapshot: Snapshot): void {
+    this.version += 1
     this.snapIndex = snapshot.index
     this.snapTerm = snapshot.term
     this.entries = []
@@ -121,6 +126,7 @@ export class RaftLog {
 
   /** Drops entries covered by a snapshot the application took at its applied index. */
   compact(snapshot: Snapshot): void {
+    this.version += 1
     assert(snapshot.index <= this.applied && snapshot.index > this.snapIndex, `compact to ${snapshot.index}`)
     this.entries = this.entries.slice(snapshot.index - this.snapIndex)
     this.snapIndex = snapshot.index
@@ -148,6 +154,7 @@ export class RaftLog {
   }
 
   private truncateFrom(index: number): void {
+    this.version += 1
     this.entries = this.entries.slice(0, index - this.snapIndex - 1)
     this.stable = Math.min(this.stable, index - 1)
   }
