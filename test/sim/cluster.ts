@@ -24,6 +24,12 @@ export interface ClusterOptions {
   readonly compactEvery?: number
   readonly electionTicks?: number
   readonly leaseReads?: boolean
+  readonly preVote?: boolean
+  readonly checkQuorum?: boolean
+  /** Chance, each step, that a write is still waiting for its fsync (the crash window). */
+  readonly slowDisk?: number
+  /** Small batches make acknowledgements stop at old-term entries, where commit-rule bugs show. */
+  readonly maxEntriesPerMessage?: number
 }
 
 interface InFlight {
@@ -48,6 +54,10 @@ export class SimNode {
 
   get up(): boolean {
     return this.core !== undefined
+  }
+
+  get syncing(): boolean {
+    return this.pending !== undefined
   }
 }
 
@@ -225,7 +235,9 @@ export class Cluster {
         group: 'sim',
         electionTicks: this.options.electionTicks ?? DEFAULT_RAFT_CONFIG.electionTicks,
         leaseReads: this.options.leaseReads ?? false,
-        maxEntriesPerMessage: 16,
+        preVote: this.options.preVote ?? true,
+        checkQuorum: this.options.checkQuorum ?? true,
+        maxEntriesPerMessage: this.options.maxEntriesPerMessage ?? 4,
         maxInflightMessages: 8,
         random: () => this.random.next(),
       },
@@ -269,8 +281,8 @@ export class Cluster {
       if (!core.hasReady()) return
       node.pending = core.ready()
       node.storage.write(node.pending)
-      if (this.random.chance(0.3)) return
     }
+    if (this.random.chance(this.options.slowDisk ?? 0.3)) return
     const ready = node.pending
     node.pending = undefined
     node.storage.sync()

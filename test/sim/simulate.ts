@@ -25,6 +25,16 @@ export interface SimulationResult {
 }
 
 export function simulate(options: SimulationOptions): SimulationResult {
+  try {
+    return run(options)
+  } catch (err) {
+    // A broken assertion inside Raft is a finding, not a crash of the simulator.
+    const message = err instanceof Error ? err.message : String(err)
+    return { seed: options.seed, peers: options.peers, steps: 0, violations: [`exception: ${message}`], linearizable: 'unknown', recovered: false, elections: 0, committed: 0, operations: 0, history: [] }
+  }
+}
+
+function run(options: SimulationOptions): SimulationResult {
   const plan = new Random(options.seed ^ 0x5bd1e995)
   const cluster = new Cluster({
     peers: options.peers,
@@ -32,11 +42,42 @@ export function simulate(options: SimulationOptions): SimulationResult {
     faults: { drop: plan.next() * 0.1, duplicate: plan.next() * 0.05, maxDelay: plan.int(0, 3 * TICK) },
     compactEvery: plan.pick([0, 20, 50]),
     leaseReads: false,
+    maxEntriesPerMessage: plan.pick([1, 2, 4, 16]),
+    slowDisk: plan.pick([0.1, 0.3, 0.6]),
+    // Both protections on is the default; runs without them reach schedules (competing
+    // candidates in one term) that they otherwise make rare.
+    preVote: plan.chance(0.7),
+    checkQuorum: plan.chance(0.7),
   })
-  const rates = { crash: plan.next() * 0.004, restart: 0.01, partition: plan.next() * 0.006, heal: 0.004, conf: 0.002 }
+  const rates = { crash: plan.next() * 0.004, restart: 0.01, partition: plan.next() * 0.006, heal: 0.004, conf: 0.002, leaderFault: plan.next() * 0.004, reboot: plan.next() * 0.01 }
   const clients = options.clients ?? 3
   const removed: string[] = []
+  const youngLeaderCrash = plan.next() * 0.5
+  let seenTerm = 0
+  let crashAt: { at: number; id: string } | undefined
+  const restarts: { at: number; id: string }[] = []
   for (let step = 0; step < options.steps; step++) {
+    // A reboot: a process that dies and is started again at once by its supervisor.
+    if (cluster.random.chance(rates.reboot)) {
+      // Half the time, hit a node between its write and its fsync: the window that matters.
+      const syncing = cluster.nodes.filter((n) => n.syncing)
+      const victim = syncing.length > 0 && cluster.random.chance(0.5) ? cluster.random.pick(syncing) : cluster.random.pick(cluster.nodes)
+      cluster.crash(victim.id)
+      restarts.push({ at: cluster.now + cluster.random.int(1, 2 * TICK), id: victim.id })
+    }
+    for (const due of restarts.filter((r) => r.at <= cluster.now)) cluster.restart(due.id)
+    restarts.splice(0, restarts.length, ...restarts.filter((r) => r.at > cluster.now))
+    // A leader that dies moments after its election, before its first entry of its term spreads,
+    // is the situation of the Raft paper's figure 8.
+    const leader = cluster.leader()
+    if (leader?.core && leader.core.term > seenTerm) {
+      seenTerm = leader.core.term
+      if (cluster.random.chance(youngLeaderCrash)) crashAt = { at: cluster.now + cluster.random.int(1, 2 * TICK), id: leader.id }
+    }
+    if (crashAt && cluster.now >= crashAt.at) {
+      cluster.crash(crashAt.id)
+      crashAt = undefined
+    }
     injectFaults(cluster, rates)
     changeMembership(cluster, rates.conf, removed)
     driveClients(cluster, clients, 0.05)
@@ -68,8 +109,14 @@ export function simulate(options: SimulationOptions): SimulationResult {
   }
 }
 
-function injectFaults(cluster: Cluster, rates: { crash: number; restart: number; partition: number; heal: number }): void {
+function injectFaults(cluster: Cluster, rates: { crash: number; restart: number; partition: number; heal: number; leaderFault: number }): void {
   const r = cluster.random
+  const leader = cluster.leader()
+  // Faults aimed at the leader make the divergent logs and quick successions of terms where bugs hide.
+  if (leader && r.chance(rates.leaderFault)) {
+    if (r.chance(0.5)) cluster.isolate(leader.id)
+    else cluster.crash(leader.id)
+  }
   if (r.chance(rates.crash)) {
     const up = cluster.nodes.filter((n) => n.up)
     if (up.length > 0) cluster.crash(r.pick(up).id)
@@ -110,7 +157,10 @@ function driveClients(cluster: Cluster, clients: number, rate: number): void {
   const r = cluster.random
   for (let client = 1; client <= clients; client++) {
     if (cluster.hasPendingRead(client) || !r.chance(rate)) continue
-    const via = (r.chance(0.9) ? cluster.leader()?.id : undefined) ?? r.pick(cluster.nodes).id
+    // Mostly the newest leader, sometimes any node that still believes it leads, sometimes anyone.
+    const leaders = cluster.nodes.filter((n) => n.core?.isLeader)
+    const roll = r.next()
+    const via = (roll < 0.6 ? cluster.leader()?.id : roll < 0.9 && leaders.length > 0 ? r.pick(leaders).id : undefined) ?? r.pick(cluster.nodes).id
     if (cluster.hasPendingWrite(client)) {
       if (r.chance(0.2)) cluster.retryWrite(client, via)
       continue
