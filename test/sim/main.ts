@@ -1,7 +1,7 @@
 // npm run sim -- --seeds N [--seed S] [--peers 3|5] [--steps K] [--json] [--history-out FILE]
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { simulate, type SimulationResult } from './simulate.js'
+import { historyLines, simulate, type SimulationResult } from './simulate.js'
 
 const { values } = parseArgs({
   options: {
@@ -64,18 +64,7 @@ for (let seed = first; seed < first + seeds; seed++) {
   if (!values.json && (seed - first + 1) % 100 === 0) console.error(`sim: ${seed - first + 1} seeds, ${failures.length} failed, ${((Date.now() - started) / 1000).toFixed(0)} s`)
 }
 
-if (values['history-out'] && last) {
-  const lines = last.history.flatMap((op, i) => {
-    const f = op.input.kind === 'put' ? 'write' : 'read'
-    const invoke = { process: op.client, type: 'invoke', f, key: op.input.key, value: op.input.kind === 'put' ? op.input.value : null, time: op.call, index: i }
-    const done =
-      op.ret === Infinity
-        ? { process: op.client, type: 'info', f, key: op.input.key, value: invoke.value, time: null, index: i }
-        : { process: op.client, type: 'ok', f, key: op.input.key, value: op.input.kind === 'put' ? op.input.value : (op.output?.value ?? null), time: op.ret, index: i }
-    return [invoke, done]
-  })
-  writeFileSync(values['history-out'], lines.map((l) => JSON.stringify(l)).join('\n') + '\n')
-}
+if (values['history-out'] && last) writeFileSync(values['history-out'], historyLines(last.history))
 
 const summary = {
   seeds,

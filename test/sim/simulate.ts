@@ -179,3 +179,15 @@ function converged(cluster: Cluster): boolean {
   if (leader.core.log.term(leader.core.log.committed) !== leader.core.term) return false
   return members.every((n) => n.core !== undefined && n.core.log.applied === leader.core!.log.committed)
 }
+
+/** The client history as JSON lines in the shape Jepsen-style checkers read: an invoke and a completion per operation. */
+export function historyLines(history: Cluster['history']): string {
+  const lines = history.flatMap((op, index) => {
+    const f = op.input.kind === 'put' ? 'write' : 'read'
+    const written = op.input.kind === 'put' ? op.input.value : null
+    const invoke = { process: op.client, type: 'invoke', f, key: op.input.key, value: written, time: op.call, index }
+    if (op.ret === Infinity) return [invoke, { ...invoke, type: 'info', time: null }]
+    return [invoke, { ...invoke, type: 'ok', value: op.input.kind === 'put' ? written : (op.output?.value ?? null), time: op.ret }]
+  })
+  return lines.map((line) => JSON.stringify(line)).join('\n') + '\n'
+}

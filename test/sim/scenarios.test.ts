@@ -1,0 +1,152 @@
+// Raft behaviours, each scripted on the in-process cluster: the situations from the Raft paper
+// and thesis that the random simulator only meets by chance.
+import { describe, expect, it } from 'vitest'
+import { Cluster, TICK } from './cluster.js'
+import { checkHistory, kvModel } from './linearizability.js'
+import type { ConfChange } from '../../runtime/src/raft/types.js'
+
+function electedCluster(options: ConstructorParameters<typeof Cluster>[0]): Cluster {
+  const cluster = new Cluster(options)
+  expect(cluster.runUntil(() => cluster.leader() !== undefined, 200 * TICK)).toBe(true)
+  cluster.run(5 * TICK)
+  return cluster
+}
+
+function leaderOf(cluster: Cluster) {
+  const leader = cluster.leader()
+  if (!leader?.core) throw new Error('no leader')
+  return leader
+}
+
+function writeAndWait(cluster: Cluster, client: number, key: string, value: string): void {
+  expect(cluster.write(client, key, value, leaderOf(cluster).id)).toBe(true)
+  expect(cluster.runUntil(() => !cluster.hasPendingWrite(client), 100 * TICK)).toBe(true)
+}
+
+describe('Raft scenarios', () => {
+  it('pre-vote: a partitioned follower that rejoins does not depose a healthy leader', () => {
+    const cluster = electedCluster({ peers: 3, seed: 1 })
+    const leader = leaderOf(cluster)
+    const term = leader.core!.term
+    const follower = cluster.nodes.find((n) => n !== leader)!
+    cluster.isolate(follower.id)
+    cluster.run(100 * TICK)
+    expect(follower.core!.term).toBe(term)
+    cluster.heal()
+    cluster.run(50 * TICK)
+    expect(cluster.leader()).toBe(leader)
+    expect(leader.core!.term).toBe(term)
+    expect(cluster.violations).toEqual([])
+  })
+
+  it('without pre-vote the same rejoin bumps the term and forces an election', () => {
+    const cluster = electedCluster({ peers: 3, seed: 1, preVote: false, checkQuorum: false })
+    const leader = leaderOf(cluster)
+    const term = leader.core!.term
+    const follower = cluster.nodes.find((n) => n !== leader)!
+    cluster.isolate(follower.id)
+    cluster.run(100 * TICK)
+    cluster.heal()
+    cluster.run(50 * TICK)
+    expect(leaderOf(cluster).core!.term).toBeGreaterThan(term)
+  })
+
+  it('check-quorum: an isolated leader steps down while the others elect a new one', () => {
+    const cluster = electedCluster({ peers: 5, seed: 2 })
+    const old = leaderOf(cluster)
+    cluster.isolate(old.id)
+    expect(cluster.runUntil(() => !old.core!.isLeader, 30 * TICK)).toBe(true)
+    expect(cluster.runUntil(() => cluster.nodes.some((n) => n !== old && n.core?.isLeader), 100 * TICK)).toBe(true)
+    expect(cluster.violations).toEqual([])
+  })
+
+  it('transfers leadership to a chosen voter', () => {
+    const cluster = electedCluster({ peers: 3, seed: 3 })
+    const leader = leaderOf(cluster)
+    const target = cluster.nodes.find((n) => n !== leader)!
+    writeAndWait(cluster, 1, 'a', '1')
+    leader.core!.transferLeadership(target.id)
+    expect(() => leader.core!.propose([{ client: 1, seq: 99, key: 'x', value: 'y' }])).toThrow(/leadership is moving/)
+    expect(cluster.runUntil(() => target.core!.isLeader, 20 * TICK)).toBe(true)
+    expect(target.core!.term).toBe(leader.core!.term)
+    writeAndWait(cluster, 1, 'a', '2')
+    expect(cluster.violations).toEqual([])
+  })
+
+  it('a follower that fell behind the compacted log catches up from a snapshot', () => {
+    const cluster = electedCluster({ peers: 3, seed: 4, compactEvery: 10 })
+    const leader = leaderOf(cluster)
+    const lagging = cluster.nodes.find((n) => n !== leader)!
+    cluster.crash(lagging.id)
+    for (let i = 0; i < 60; i++) writeAndWait(cluster, 1, `k${i % 4}`, `v${i}`)
+    expect(leader.core!.log.firstIndex()).toBeGreaterThan(lagging.storage.restored(cluster.initial).entries.length + 1)
+    cluster.restart(lagging.id)
+    expect(cluster.runUntil(() => lagging.core!.log.applied === leader.core!.log.applied, 100 * TICK)).toBe(true)
+    expect(lagging.core!.log.snapshot?.index).toBeGreaterThan(0)
+    expect(Object.fromEntries(lagging.kv.data)).toEqual(Object.fromEntries(leader.kv.data))
+    expect(cluster.violations).toEqual([])
+  })
+
+  it('removes a member, adds it back as a learner and promotes it, all under load', () => {
+    const cluster = electedCluster({ peers: 5, seed: 5, compactEvery: 25 })
+    let value = 0
+    const load = (steps: number) => {
+      for (let i = 0; i < steps; i++) {
+        for (const client of [1, 2]) {
+          const leader = cluster.leader()
+          if (leader && !cluster.hasPendingWrite(client) && cluster.random.chance(0.2)) cluster.write(client, `k${client}`, `v${++value}`, leader.id)
+        }
+        cluster.step()
+      }
+    }
+    const change = (conf: ConfChange) => {
+      const leader = leaderOf(cluster)
+      const index = leader.core!.proposeConfChange(conf)
+      expect(cluster.runUntil(() => leader.core!.log.applied >= index, 100 * TICK)).toBe(true)
+    }
+    load(20 * TICK)
+    const victim = cluster.nodes.find((n) => !n.core!.isLeader)!.id
+    change({ type: 'remove', node: victim })
+    expect(leaderOf(cluster).core!.membership.voters).not.toContain(victim)
+    load(30 * TICK)
+    change({ type: 'addLearner', node: victim })
+    load(30 * TICK)
+    expect(leaderOf(cluster).core!.membership.learners).toEqual([victim])
+    change({ type: 'addVoter', node: victim })
+    load(30 * TICK)
+    const leader = leaderOf(cluster)
+    expect(leader.core!.membership).toEqual({ voters: cluster.nodes.map((n) => n.id).sort(), learners: [] })
+    expect(cluster.runUntil(() => cluster.node(victim).core!.log.applied === leader.core!.log.committed, 100 * TICK)).toBe(true)
+    expect(value).toBeGreaterThan(20)
+    expect(cluster.violations).toEqual([])
+    expect(checkHistory(kvModel, cluster.history)).toEqual({ ok: true })
+  })
+
+  it('applies a retried client request once', () => {
+    const cluster = electedCluster({ peers: 3, seed: 6 })
+    const leader = leaderOf(cluster)
+    expect(cluster.write(7, 'counter', 'once', leader.id)).toBe(true)
+    expect(cluster.retryWrite(7, leader.id)).toBe(true)
+    expect(cluster.retryWrite(7, leader.id)).toBe(true)
+    cluster.run(20 * TICK)
+    for (const node of cluster.nodes) {
+      expect(node.kv.data.get('counter')).toBe('once')
+      expect(node.kv.duplicates).toBe(2)
+    }
+  })
+
+  it('serves linearizable reads through ReadIndex, also from a new leader', () => {
+    const cluster = electedCluster({ peers: 3, seed: 7 })
+    writeAndWait(cluster, 1, 'x', 'first')
+    const leader = leaderOf(cluster)
+    expect(cluster.read(2, 'x', leader.id)).toBe(true)
+    expect(cluster.runUntil(() => !cluster.hasPendingRead(2), 50 * TICK)).toBe(true)
+    cluster.isolate(leader.id)
+    expect(cluster.runUntil(() => cluster.nodes.some((n) => n !== leader && n.core?.isLeader), 100 * TICK)).toBe(true)
+    const next = cluster.nodes.find((n) => n !== leader && n.core?.isLeader)!
+    expect(cluster.read(2, 'x', next.id)).toBe(true)
+    expect(cluster.runUntil(() => !cluster.hasPendingRead(2), 50 * TICK)).toBe(true)
+    const reads = cluster.history.filter((op) => op.input.kind === 'get')
+    expect(reads.map((op) => op.output)).toEqual([{ value: 'first' }, { value: 'first' }])
+  })
+})
