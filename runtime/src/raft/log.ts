@@ -134,6 +134,11 @@ export class RaftLog {
     this.snapshot = snapshot
   }
 
+  /** Entries after `index` that are already on disk: what a rewritten log must keep. */
+  stableEntriesAfter(index: number): LogEntry[] {
+    return this.stable > index ? this.slice(index + 1, this.stable) : []
+  }
+
   unstableEntries(): LogEntry[] {
     return this.stable >= this.lastIndex() ? [] : this.slice(this.stable + 1, this.lastIndex())
   }

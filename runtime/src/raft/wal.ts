@@ -91,6 +91,17 @@ export class WriteAheadLog {
     }
   }
 
+  /**
+   * Starts a new segment holding `records` (the state still needed) and deletes every older
+   * segment. The new segment is durable before the old ones go, so a crash leaves one or both.
+   */
+  async rewrite(records: readonly Uint8Array[]): Promise<void> {
+    const first = this.lastIndexWritten + 1
+    await this.roll(first)
+    await this.append(records.map((bytes, i) => ({ index: first + i, bytes })))
+    await this.compactThrough(first - 1)
+  }
+
   async close(): Promise<void> {
     await this.active?.close()
     this.active = undefined

@@ -1,0 +1,211 @@
+// The shell around the pure Raft core for a real process: a timer for ticks, the durable log,
+// a transport, and the application's state machine. It handles each Ready in the order the
+// type prescribes (persist, send, apply, advance); proposals that arrive while a Ready is on its
+// way to disk go into the next one, so one fsync covers many entries.
+import { PeerqueueError, errorMessage } from '../errors.js'
+import { RaftCore } from './core.js'
+import { RaftStorage } from './raft-storage.js'
+import type { Transport } from './transport.js'
+import { DEFAULT_RAFT_CONFIG, type ConfChange, type LogEntry, type Membership, type Message, type NodeId, type RaftConfig, type Ready } from './types.js'
+
+export interface StateMachine<Result> {
+  apply(data: unknown, index: number): Result
+  snapshot(): unknown
+  restore(data: unknown): void
+}
+
+export interface RaftNodeOptions<Result> {
+  readonly id: NodeId
+  readonly group: string
+  readonly membership: Membership
+  readonly dir: string
+  readonly stateMachine: StateMachine<Result>
+  readonly transport: (node: RaftNode<Result>) => Transport
+  /** Milliseconds per Raft tick (default 25: heartbeats every 25 ms, elections after 200-400 ms). */
+  readonly tickMs?: number
+  readonly raft?: Partial<Omit<RaftConfig, 'id' | 'group'>>
+  readonly snapshotEvery?: number
+  readonly groupCommit?: boolean
+  readonly onError?: (err: unknown) => void
+}
+
+interface Waiter<Result> {
+  readonly term: number
+  resolve(result: Result | undefined): void
+  reject(err: Error): void
+}
+
+export const DEFAULT_TICK_MS = 25
+const DEFAULT_ELECTION_TICKS = 8
+
+export class RaftNode<Result> {
+  private transport!: Transport
+  private timer: NodeJS.Timeout | undefined
+  private running = false
+  private closed = false
+  private readonly waiters = new Map<number, Waiter<Result>>()
+  private readonly readWaiters = new Map<string, { resolve(): void; reject(err: Error): void; index: number | undefined }>()
+  private readCounter = 0
+  private idle: Promise<void> = Promise.resolve()
+
+  private constructor(
+    readonly core: RaftCore,
+    private readonly storage: RaftStorage,
+    private readonly options: RaftNodeOptions<Result>,
+  ) {}
+
+  static async open<Result>(options: RaftNodeOptions<Result>): Promise<RaftNode<Result>> {
+    const { storage, restored } = await RaftStorage.open(options.dir, options.membership, { groupCommit: options.groupCommit })
+    if (restored.snapshot) options.stateMachine.restore(restored.snapshot.data)
+    const core = new RaftCore(
+      { ...DEFAULT_RAFT_CONFIG, electionTicks: DEFAULT_ELECTION_TICKS, random: Math.random, ...options.raft, id: options.id, group: options.group },
+      restored,
+    )
+    const node = new RaftNode(core, storage, options)
+    node.transport = options.transport(node)
+    return node
+  }
+
+  get id(): NodeId {
+    return this.core.id
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.core.tick()
+      this.schedule()
+    }, this.options.tickMs ?? DEFAULT_TICK_MS)
+    this.schedule()
+  }
+
+  receive(message: Message): void {
+    if (this.closed) return
+    this.core.step(message)
+    this.schedule()
+  }
+
+  /**
+   * Resolves with each payload's result once committed and applied here. Rejects with
+   * E_NOT_LEADER at once on a follower; if leadership is lost later, the proposal may or may not
+   * be applied, and the promise rejects only if another entry took its place.
+   */
+  propose(payloads: readonly unknown[]): Promise<(Result | undefined)[]> {
+    if (this.closed) return Promise.reject(new PeerqueueError('E_CLOSED', 'the node is closed'))
+    let last: number
+    try {
+      last = this.core.propose(payloads)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const term = this.core.term
+    const promises = payloads.map((_, i) => new Promise<Result | undefined>((resolve, reject) => this.waiters.set(last - payloads.length + 1 + i, { term, resolve, reject })))
+    this.schedule()
+    return Promise.all(promises)
+  }
+
+  async proposeConfChange(change: ConfChange): Promise<void> {
+    const index = this.core.proposeConfChange(change)
+    const term = this.core.term
+    await new Promise<Result | undefined>((resolve, reject) => this.waiters.set(index, { term, resolve, reject }))
+  }
+
+  /** Resolves when a read of the local state machine would be linearizable. */
+  linearizableRead(): Promise<void> {
+    const ctx = `${this.id}:${++this.readCounter}`
+    return new Promise((resolve, reject) => {
+      this.readWaiters.set(ctx, { resolve, reject, index: undefined })
+      try {
+        this.core.readIndex(ctx)
+      } catch (err) {
+        this.readWaiters.delete(ctx)
+        reject(err as Error)
+        return
+      }
+      this.schedule()
+    })
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.core.transferLeadership(to)
+    this.schedule()
+  }
+
+  /** Resolves once every Ready produced so far has been handled. */
+  settled(): Promise<void> {
+    return this.idle
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    clearInterval(this.timer)
+    await this.idle
+    const err = new PeerqueueError('E_CLOSED', 'the node closed before this was committed')
+    for (const waiter of this.waiters.values()) waiter.reject(err)
+    for (const read of this.readWaiters.values()) read.reject(err)
+    this.waiters.clear()
+    this.readWaiters.clear()
+    await this.storage.close()
+  }
+
+  private schedule(): void {
+    if (this.running || this.closed || !this.core.hasReady()) return
+    this.running = true
+    this.idle = this.loop().finally(() => {
+      this.running = false
+    })
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.closed && this.core.hasReady()) {
+        const ready = this.core.ready()
+        await this.storage.save(ready)
+        this.transport.send(ready.messages)
+        this.apply(ready)
+        this.core.advance(ready)
+        this.serveReads()
+        await this.maybeSnapshot()
+      }
+    } catch (err) {
+      // A failed fsync leaves the disk in an unknown state: stop rather than risk acknowledging.
+      this.options.onError?.(new Error(`raft storage failed, stopping this member: ${errorMessage(err)}`))
+      this.closed = true
+      clearInterval(this.timer)
+    }
+  }
+
+  private apply(ready: Ready): void {
+    if (ready.snapshot) this.options.stateMachine.restore(ready.snapshot.data)
+    for (const entry of ready.committed) this.applyEntry(entry)
+    for (const read of ready.reads) {
+      const waiter = this.readWaiters.get(read.ctx)
+      if (waiter) waiter.index = read.index
+    }
+  }
+
+  private applyEntry(entry: LogEntry): void {
+    const result = entry.kind === 'data' ? this.options.stateMachine.apply(entry.data, entry.index) : undefined
+    const waiter = this.waiters.get(entry.index)
+    if (!waiter) return
+    this.waiters.delete(entry.index)
+    if (waiter.term === entry.term) waiter.resolve(result)
+    else waiter.reject(new PeerqueueError('E_NOT_LEADER', 'leadership changed and the proposal was replaced; retry it'))
+  }
+
+  private serveReads(): void {
+    for (const [ctx, waiter] of this.readWaiters) {
+      if (waiter.index === undefined || this.core.log.applied < waiter.index) continue
+      this.readWaiters.delete(ctx)
+      waiter.resolve()
+    }
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const every = this.options.snapshotEvery ?? 10_000
+    const applied = this.core.log.applied
+    // The log starts after the latest snapshot, whether we took it or a leader sent it.
+    if (applied - (this.core.log.firstIndex() - 1) < every) return
+    this.core.compact(applied, this.options.stateMachine.snapshot())
+    await this.storage.saveSnapshot(this.core.log.snapshot!, this.core.log.stableEntriesAfter(applied))
+  }
+}
