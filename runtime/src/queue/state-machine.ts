@@ -19,19 +19,22 @@ export interface QueueSnapshot {
   readonly jobs: readonly JobRecord[]
 }
 
+const newReadyHeap = () => new Heap<Ready>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq))
+const newTimedHeap = () => new Heap<Timed>((a, b) => a.at < b.at)
+
 export type StateListener = (job: JobRecord, previous: JobState) => void
 
 export class QueueStateMachine {
-  private readonly jobs = new Map<string, JobRecord>()
-  private readonly byIdempotencyKey = new Map<string, string>()
+  private jobs = new Map<string, JobRecord>()
+  private byIdempotencyKey = new Map<string, string>()
   /** Bumped on each state change so stale heap entries are recognised and skipped. */
-  private readonly versions = new Map<string, number>()
-  private readonly ready = new Heap<Ready>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq))
-  private readonly waiting = new Heap<Timed>((a, b) => a.at < b.at)
-  private readonly leases = new Heap<Timed>((a, b) => a.at < b.at)
-  private readonly finished: string[] = []
+  private versions = new Map<string, number>()
+  private ready = newReadyHeap()
+  private waiting = newTimedHeap()
+  private leases = newTimedHeap()
+  private finished: string[] = []
   private finishedHead = 0
-  private readonly counts = new Map<JobState, number>()
+  private counts = new Map<JobState, number>()
   private listeners: StateListener[] = []
   private nextSeq = 1
   appliedIndex = 0
@@ -46,7 +49,8 @@ export class QueueStateMachine {
   }
 
   apply(entry: Entry): ApplyResult {
-    assert(entry.index === this.appliedIndex + 1, `entry ${entry.index} applied after ${this.appliedIndex}`)
+    // Raft's no-op and membership entries take indexes too, so gaps are normal; going back is not.
+    assert(entry.index > this.appliedIndex, `entry ${entry.index} applied after ${this.appliedIndex}`)
     this.appliedIndex = entry.index
     return this.applyCommand(entry.command, entry.time)
   }
@@ -92,12 +96,22 @@ export class QueueStateMachine {
     return [...this.jobs.values()].filter((job) => job.state === 'dead').map((job) => job.id)
   }
 
+  /** A copy that later changes to the state do not touch. */
   snapshot(): QueueSnapshot {
-    return { appliedIndex: this.appliedIndex, nextSeq: this.nextSeq, jobs: [...this.jobs.values()] }
+    return { appliedIndex: this.appliedIndex, nextSeq: this.nextSeq, jobs: [...this.jobs.values()].map((job) => ({ ...job })) }
   }
 
+  /** Replaces the whole state with a snapshot's (a follower that fell behind, or a restart). */
   restore(snapshot: QueueSnapshot): void {
-    assert(this.jobs.size === 0 && this.appliedIndex === 0, 'restore into a fresh state machine only')
+    this.jobs = new Map()
+    this.byIdempotencyKey = new Map()
+    this.versions = new Map()
+    this.ready = newReadyHeap()
+    this.waiting = newTimedHeap()
+    this.leases = newTimedHeap()
+    this.finished = []
+    this.finishedHead = 0
+    this.counts = new Map()
     this.appliedIndex = snapshot.appliedIndex
     this.nextSeq = snapshot.nextSeq
     const finished = snapshot.jobs.filter((j) => FINAL_STATES.has(j.state)).sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0))

@@ -57,6 +57,12 @@ export class RaftCore {
     return this.role === 'leader'
   }
 
+  /** The leader's view of each member (empty on followers): how far its log matches, and whether it answered lately. */
+  followers(): { id: NodeId; match: number; active: boolean; learner: boolean }[] {
+    if (this.role !== 'leader') return []
+    return [...this.progress].map(([id, pr]) => ({ id, match: id === this.id ? this.log.lastIndex() : pr.match, active: id === this.id || pr.recentActive, learner: pr.learner }))
+  }
+
   hardState(): HardState {
     return { term: this.term, vote: this.vote, commit: this.log.committed }
   }

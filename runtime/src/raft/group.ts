@@ -11,5 +11,7 @@ export interface ConsensusGroup {
    * not have been applied then, so callers retry with ids that make a repeat harmless.
    */
   propose(commands: readonly Command[]): Promise<ApplyResult[]>
+  /** Whether proposals made here can commit now (the leader of a Raft group; always, for a group of one). */
+  isLeader(): boolean
   close(): Promise<void>
 }

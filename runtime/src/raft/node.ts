@@ -6,7 +6,7 @@ import { PeerqueueError, errorMessage } from '../errors.js'
 import { RaftCore } from './core.js'
 import { RaftStorage } from './raft-storage.js'
 import type { Transport } from './transport.js'
-import { DEFAULT_RAFT_CONFIG, type ConfChange, type LogEntry, type Membership, type Message, type NodeId, type RaftConfig, type Ready } from './types.js'
+import { DEFAULT_RAFT_CONFIG, type ConfChange, type LogEntry, type Membership, type Message, type NodeId, type RaftConfig, type Ready, type Role } from './types.js'
 
 export interface StateMachine<Result> {
   apply(data: unknown, index: number): Result
@@ -27,6 +27,8 @@ export interface RaftNodeOptions<Result> {
   readonly snapshotEvery?: number
   readonly groupCommit?: boolean
   readonly onError?: (err: unknown) => void
+  /** Called when this node's role, term or known leader changes. */
+  readonly onRoleChange?: (role: Role, term: number, leader: NodeId | undefined) => void
 }
 
 interface Waiter<Result> {
@@ -46,6 +48,7 @@ export class RaftNode<Result> {
   private readonly waiters = new Map<number, Waiter<Result>>()
   private readonly readWaiters = new Map<string, { resolve(): void; reject(err: Error): void; index: number | undefined }>()
   private readCounter = 0
+  private observed = ''
   private idle: Promise<void> = Promise.resolve()
 
   private constructor(
@@ -74,6 +77,7 @@ export class RaftNode<Result> {
     this.timer = setInterval(() => {
       this.core.tick()
       this.schedule()
+      this.noticeRoleChange()
     }, this.options.tickMs ?? DEFAULT_TICK_MS)
     this.schedule()
   }
@@ -147,6 +151,14 @@ export class RaftNode<Result> {
     await this.storage.close()
   }
 
+  private noticeRoleChange(): void {
+    const { role, term, leader } = this.core
+    const now = `${role}/${term}/${leader ?? ''}`
+    if (now === this.observed) return
+    this.observed = now
+    this.options.onRoleChange?.(role, term, leader)
+  }
+
   private schedule(): void {
     if (this.running || this.closed || !this.core.hasReady()) return
     this.running = true
@@ -164,6 +176,7 @@ export class RaftNode<Result> {
         this.apply(ready)
         this.core.advance(ready)
         this.serveReads()
+        this.noticeRoleChange()
         await this.maybeSnapshot()
       }
     } catch (err) {

@@ -52,6 +52,10 @@ export class SoloGroup implements ConsensusGroup {
     return group
   }
 
+  isLeader(): boolean {
+    return !this.closed
+  }
+
   propose(commands: readonly Command[]): Promise<ApplyResult[]> {
     if (this.closed) return Promise.reject(new PeerqueueError('E_CLOSED', 'the queue is shutting down'))
     return new Promise((resolve, reject) => {
