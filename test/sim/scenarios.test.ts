@@ -149,4 +149,15 @@ describe('Raft scenarios', () => {
     const reads = cluster.history.filter((op) => op.input.kind === 'get')
     expect(reads.map((op) => op.output)).toEqual([{ value: 'first' }, { value: 'first' }])
   })
+
+  it('answers reads from the leader lease without a heartbeat round when lease reads are on', () => {
+    const cluster = electedCluster({ peers: 3, seed: 8, leaseReads: true })
+    writeAndWait(cluster, 1, 'x', 'v')
+    const leader = leaderOf(cluster)
+    expect(cluster.read(2, 'x', leader.id)).toBe(true)
+    cluster.step()
+    cluster.step()
+    expect(cluster.hasPendingRead(2)).toBe(false)
+    expect(cluster.history.at(-1)).toMatchObject({ input: { kind: 'get' }, output: { value: 'v' } })
+  })
 })

@@ -1,0 +1,37 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { RaftStorage } from './raft-storage.js'
+import type { LogEntry, Ready } from './types.js'
+
+const membership = { voters: ['a', 'b', 'c'], learners: [] }
+const entry = (index: number, term: number, data = `e${index}`): LogEntry => ({ index, term, kind: 'data', data })
+const ready = (parts: Partial<Ready>): Ready => ({ hardState: undefined, entries: [], snapshot: undefined, messages: [], committed: [], reads: [], ...parts })
+
+describe('Raft storage', () => {
+  it('replays a replaced suffix as the core left it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pq-rs-'))
+    const { storage } = await RaftStorage.open(dir, membership)
+    await storage.save(ready({ entries: [entry(1, 1), entry(2, 1), entry(3, 1)], hardState: { term: 1, vote: 'a', commit: 1 } }))
+    // A new leader of term 2 overwrote indexes 2 and 3 with its own entry.
+    await storage.save(ready({ entries: [entry(2, 2, 'x')], hardState: { term: 2, vote: 'b', commit: 2 } }))
+    await storage.close()
+    const { restored } = await RaftStorage.open(dir, membership)
+    expect(restored.entries).toEqual([entry(1, 1), entry(2, 2, 'x')])
+    expect(restored.hardState).toEqual({ term: 2, vote: 'b', commit: 2 })
+  })
+
+  it('starts the log afresh after a snapshot, keeping the hard state and later entries', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pq-rs-'))
+    const { storage } = await RaftStorage.open(dir, membership)
+    await storage.save(ready({ entries: [1, 2, 3, 4].map((i) => entry(i, 1)), hardState: { term: 1, vote: undefined, commit: 4 } }))
+    await storage.saveSnapshot({ index: 3, term: 1, membership, data: { state: 'at 3' } }, [entry(4, 1)])
+    await storage.save(ready({ entries: [entry(5, 1)] }))
+    await storage.close()
+    const { restored } = await RaftStorage.open(dir, membership)
+    expect(restored.snapshot).toMatchObject({ index: 3, data: { state: 'at 3' } })
+    expect(restored.entries.map((e) => e.index)).toEqual([4, 5])
+    expect(restored.hardState).toEqual({ term: 1, vote: undefined, commit: 4 })
+  })
+})
