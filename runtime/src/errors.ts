@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'E_DATA_LOCKED'
   | 'E_NOT_LEADER'
   | 'E_CONF_PENDING'
+  | 'E_NO_QUORUM'
   | 'E_INTERNAL'
 
 export class PeerqueueError extends Error {

@@ -1,25 +1,36 @@
 // The composition root: wires registry, identity, libp2p, the consensus group, the scheduler,
-// the handler pool and the client service into one running peer.
+// the handler pool and the services into one running peer. A peer listed under trustedPeers
+// keeps the queue (alone, or in a Raft group with the others); any other peer is a worker.
 import { randomUUID } from 'node:crypto'
 import { watch, type FSWatcher } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
+import { LeaderLink } from './client/leader-link.js'
 import { lockDataDir } from './data-lock.js'
 import { PeerqueueError, errorMessage } from './errors.js'
+import { Announcements } from './net/announcements.js'
 import { readKeyFile, type Identity } from './net/identity.js'
 import { createPeerNode, type PeerNode } from './net/node.js'
+import { Libp2pRaftTransport } from './net/raft-transport.js'
 import { serveRpc } from './net/rpc.js'
 import { FINAL_STATES } from './queue/job.js'
 import type { ConsensusGroup } from './raft/group.js'
+import { RaftGroup } from './raft/raft-group.js'
 import { SoloGroup } from './raft/solo-group.js'
 import { loadRegistry, selectQueue } from './registry/load.js'
 import type { QueueConfig } from './registry/schema.js'
 import { Scheduler } from './scheduler/scheduler.js'
+import { describeStatus, type PeerStatus } from './peer-status.js'
 import { QueueService } from './service/queue-service.js'
+import { WorkService } from './service/work-service.js'
 import { buildCatalog, type Catalog } from './worker/catalog.js'
 import { Executor } from './worker/executor.js'
 import { HandlerPool } from './worker/pool.js'
-import { localWorkSource } from './worker/work-source.js'
-import { availableParallelism } from 'node:os'
+import { remoteWorkSource } from './worker/remote-work-source.js'
+import { routedWorkSource } from './worker/routed-work-source.js'
+import { localWorkSource, type WorkSource } from './worker/work-source.js'
+
+export type { PeerStatus } from './peer-status.js'
 
 export interface PeerOptions {
   readonly registry: string
@@ -36,80 +47,93 @@ export interface PeerOptions {
   readonly log?: (line: string) => void
 }
 
-export interface PeerStatus {
-  readonly queue: string
-  readonly peerId: string
-  readonly role: 'leader'
-  readonly term: number
-  readonly commitIndex: number
-  readonly members: readonly { id: string; self: boolean; healthy: boolean; lag: number }[]
-  readonly jobs: Record<string, number>
-  readonly workers: readonly { id: string; running: number; capacity: number }[]
-  readonly handlers: readonly string[]
-  readonly listen: readonly string[]
+export type PeerMode = 'solo' | 'raft' | 'worker'
+
+const ANNOUNCE_EVERY_MS = 1_000
+
+interface Parts {
+  identity: Identity
+  queue: QueueConfig
+  mode: PeerMode
+  node: PeerNode
+  pool: HandlerPool
+  group: ConsensusGroup | undefined
+  scheduler: Scheduler | undefined
+  work: WorkService | undefined
+  link: LeaderLink | undefined
+  workerId: string
+  unlock: () => Promise<void>
 }
 
 export class Peer {
   private watcher: FSWatcher | undefined
   private catalog: Catalog = new Map()
+  private executor: Executor | undefined
+  private announcements!: Announcements
+  private announceTimer: NodeJS.Timeout | undefined
+  private readonly gossipWorkers = new Map<string, { capacity: number; running: number; lastSeen: number }>()
 
   private constructor(
-    readonly identity: Identity,
-    readonly queue: QueueConfig,
-    readonly node: PeerNode,
-    readonly group: ConsensusGroup,
-    private readonly pool: HandlerPool,
-    private readonly scheduler: Scheduler,
-    private readonly executor: Executor | undefined,
-    private readonly workerId: string,
-    private readonly unlock: () => Promise<void>,
+    private readonly parts: Parts,
     private readonly options: PeerOptions,
   ) {}
+
+  get identity(): Identity {
+    return this.parts.identity
+  }
+
+  get queue(): QueueConfig {
+    return this.parts.queue
+  }
+
+  get mode(): PeerMode {
+    return this.parts.mode
+  }
+
+  get group(): ConsensusGroup | undefined {
+    return this.parts.group
+  }
 
   static async start(options: PeerOptions): Promise<Peer> {
     const log = options.log ?? (() => undefined)
     const registry = await loadRegistry(options.registry)
     const queue = selectQueue(registry, options.queue, options.registry)
     const identity = await readKeyFile(options.keyFile)
-    const listen = listenAddresses(queue, identity.peerId, options)
+    const trusted = queue.trustedPeers.find((p) => p.id === identity.peerId)
+    const mode: PeerMode = options.dev || (trusted && queue.trustedPeers.length === 1) ? 'solo' : trusted ? 'raft' : 'worker'
+    if (mode === 'worker' && (options.work === false || !options.jobsDir)) {
+      throw new PeerqueueError('E_USAGE', `peer ${identity.peerId} is not a trusted peer of queue "${queue.name}", so it can only work: give it handlers with --jobs <dir>`)
+    }
     const dataDir = resolve(options.dataDir, queue.name)
     const unlock = await lockDataDir(dataDir)
     try {
-      const group = await SoloGroup.open({ dir: join(dataDir, 'log') })
-      const threads = options.concurrency ?? availableParallelism()
-      let executorRef: Executor | undefined
-      const pool = new HandlerPool(threads, (m) => executorRef?.recordProgress(m.jobId, m.attempt, m.progress))
+      const listen = options.listen && options.listen.length > 0 ? [...options.listen] : (trusted?.addrs ?? (options.dev ? ['/ip4/127.0.0.1/tcp/0'] : []))
+      const node = await createPeerNode({ privateKey: identity.privateKey, listen, pubsub: true })
+      // The pool and the group call back into the peer, which exists only once they do.
+      const ref: { peer?: Peer } = {}
+      const pool = new HandlerPool(options.concurrency ?? availableParallelism(), (m) => ref.peer?.executor?.recordProgress(m.jobId, m.attempt, m.progress))
       const onError = (err: unknown) => log(`peerqueue: ${errorMessage(err)}`)
-      const scheduler = new Scheduler(group, onError)
-      const workerId = `${identity.peerId}/${randomUUID().slice(0, 8)}`
-      const peerRef: { current?: Peer } = {}
-      if (options.work !== false) {
-        executorRef = new Executor({
-          pool,
-          source: localWorkSource(group, workerId),
-          catalog: () => peerRef.current?.catalog ?? new Map(),
-          capacity: threads,
-          maxResultBytes: queue.limits.maxResultBytes,
-          onError,
-        })
-      }
-      const node = await createPeerNode({ privateKey: identity.privateKey, listen })
-      const peer = new Peer(identity, queue, node, group, pool, scheduler, executorRef, workerId, unlock, options)
-      peerRef.current = peer
-      if (options.jobsDir) await peer.reloadHandlers()
-      peer.wire()
-      await serveRpc(node, new QueueService({
-        group,
+      const group = await openGroup(mode, identity, queue, node, join(dataDir, 'log'), onError, (leader) => void ref.peer?.onRoleChange(leader))
+      const parts: Parts = {
+        identity,
         queue,
-        selfId: identity.peerId,
-        catalog: () => peer.catalog,
+        mode,
+        node,
         pool,
-        status: () => peer.status(),
-      }).handle)
-      const released = await scheduler.releaseStaleWorkers(identity.peerId, workerId)
-      if (released > 0) log(`peerqueue: handed back the leases of ${released} earlier run(s) of this peer; their jobs run again`)
-      scheduler.wake()
-      executorRef?.pump()
+        group,
+        scheduler: group ? new Scheduler(group, onError) : undefined,
+        work: group ? new WorkService(group, queue) : undefined,
+        link: mode === 'solo' ? undefined : new LeaderLink(node, queue.trustedPeers),
+        workerId: `${identity.peerId}/${randomUUID().slice(0, 8)}`,
+        unlock,
+      }
+      const peer = new Peer(parts, options)
+      ref.peer = peer
+      await peer.wire()
+      if (mode === 'worker') await peer.joinMesh()
+      if (options.jobsDir) await peer.reloadHandlers()
+      if (options.work !== false) peer.startExecutor(onError)
+      if (group?.isLeader()) await peer.onRoleChange(true)
       if (options.dev && options.jobsDir) peer.watchHandlers(options.jobsDir)
       return peer
     } catch (err) {
@@ -119,7 +143,7 @@ export class Peer {
   }
 
   get listenAddrs(): string[] {
-    return this.node.getMultiaddrs().map((a) => a.toString())
+    return this.parts.node.getMultiaddrs().map((a) => a.toString())
   }
 
   get handlerNames(): string[] {
@@ -127,46 +151,122 @@ export class Peer {
   }
 
   status(): PeerStatus {
-    return {
-      queue: this.queue.name,
+    return describeStatus({
+      queue: this.queue,
       peerId: this.identity.peerId,
-      role: 'leader',
-      term: 1,
-      commitIndex: this.group.state.appliedIndex,
-      members: [{ id: this.identity.peerId, self: true, healthy: true, lag: 0 }],
-      jobs: this.group.state.countByState(),
-      workers: this.executor ? [{ id: this.workerId, running: this.executor.runningCount, capacity: this.pool.threads }] : [],
-      handlers: this.handlerNames,
+      mode: this.mode,
+      group: this.group,
       listen: this.listenAddrs,
-    }
+      handlers: this.handlerNames,
+      workers: this.workersSeen(),
+    })
   }
 
   /** Bundles jobs/ again and swaps the catalog; runs in progress finish on the code they started with. */
   async reloadHandlers(): Promise<void> {
     const jobsDir = this.options.jobsDir
     if (!jobsDir) return
-    this.catalog = await buildCatalog(jobsDir, join(resolve(this.options.dataDir), 'bundles'), this.pool)
+    this.catalog = await buildCatalog(jobsDir, join(resolve(this.options.dataDir), 'bundles'), this.parts.pool)
     this.executor?.pump()
   }
 
   async close(): Promise<void> {
     this.watcher?.close()
-    this.scheduler.stop()
+    clearInterval(this.announceTimer)
+    this.parts.scheduler?.stop()
     await this.executor?.stop()
-    await this.node.stop()
-    await this.pool.close()
-    await this.group.close()
-    await this.unlock()
+    await this.parts.link?.close()
+    await this.parts.group?.close()
+    await this.parts.node.stop()
+    await this.parts.pool.close()
+    await this.parts.unlock()
   }
 
-  private wire(): void {
-    this.group.state.onStateChange((job, previous) => {
-      if (job.state === 'queued') this.executor?.pump()
-      if (previous === 'leased' && job.state !== 'leased' && FINAL_STATES.has(job.state)) {
-        this.pool.abort(job.id, `the job was ${job.state}`)
-      }
-      this.scheduler.wake()
+  private async wire(): Promise<void> {
+    const { group, node, queue, pool } = this.parts
+    this.announcements = new Announcements(node, queue.rendezvous, new Set(queue.trustedPeers.map((p) => p.id)), {
+      onLeader: (a) => this.parts.link?.suggest(a.leader),
+      onWorker: (a) => this.gossipWorkers.set(a.worker, { capacity: a.capacity, running: a.running, lastSeen: Date.now() }),
     })
+    this.announceTimer = setInterval(() => this.announce(), ANNOUNCE_EVERY_MS)
+    if (!group) return
+    group.state.onStateChange((job, previous) => {
+      if (job.state === 'queued') this.executor?.pump()
+      if (previous === 'leased' && FINAL_STATES.has(job.state)) pool.abort(job.id, `the job was ${job.state}`)
+      this.parts.scheduler?.wake()
+    })
+    const service = new QueueService({
+      group,
+      queue,
+      selfId: this.identity.peerId,
+      catalog: () => this.catalog,
+      pool,
+      status: () => this.status(),
+      work: this.parts.work!,
+    })
+    await serveRpc(node, service.handle)
+  }
+
+  /** A worker peer joins the gossip mesh through one trusted peer; its lease link may reuse that connection. */
+  private async joinMesh(): Promise<void> {
+    const { node, queue } = this.parts
+    for (const peer of [...queue.trustedPeers].sort(() => Math.random() - 0.5)) {
+      for (const addr of peer.addrs) {
+        try {
+          const { multiaddr } = await import('@multiformats/multiaddr')
+          await node.dial(multiaddr(`${addr}/p2p/${peer.id}`), { signal: AbortSignal.timeout(3_000) })
+          return
+        } catch {
+          // try the next address
+        }
+      }
+    }
+    this.options.log?.('peerqueue: no trusted peer reachable yet; will keep trying through the lease link')
+  }
+
+  private startExecutor(onError: (err: unknown) => void): void {
+    const { group, link, workerId, pool, queue } = this.parts
+    const capacity = pool.threads
+    const remote = link ? remoteWorkSource(link, workerId, () => capacity) : undefined
+    const local = group ? localWorkSource(group, workerId) : undefined
+    const source: WorkSource = local && remote ? routedWorkSource(group!, local, remote) : (local ?? remote)!
+    this.executor = new Executor({
+      pool,
+      source,
+      catalog: () => this.catalog,
+      capacity,
+      maxResultBytes: queue.limits.maxResultBytes,
+      onError,
+      poll: remote !== undefined,
+    })
+    this.executor.pump()
+  }
+
+  private async onRoleChange(leader: boolean): Promise<void> {
+    if (!leader) return
+    const released = await this.parts.scheduler?.releaseStaleWorkers(this.identity.peerId, this.parts.workerId).catch(() => 0)
+    if (released) this.options.log?.(`peerqueue: handed back the leases of ${released} earlier run(s) of this peer; their jobs run again`)
+    this.parts.scheduler?.wake()
+    this.executor?.pump()
+    this.announce()
+  }
+
+  private announce(): void {
+    const group = this.parts.group
+    if (group?.isLeader()) this.announcements.announceLeader(group instanceof RaftGroup ? group.raft.core.term : 1)
+    if (this.executor) this.announcements.announceWorker(this.parts.workerId, this.parts.pool.threads, this.executor.runningCount)
+  }
+
+  private workersSeen(): PeerStatus['workers'] {
+    const now = Date.now()
+    const seen = new Map<string, { id: string; running: number; capacity: number }>()
+    for (const [id, w] of this.gossipWorkers) {
+      if (now - w.lastSeen > 5 * ANNOUNCE_EVERY_MS) this.gossipWorkers.delete(id)
+      else seen.set(id, { id, running: w.running, capacity: w.capacity })
+    }
+    for (const w of this.parts.work?.seenWorkers(now) ?? []) if (!seen.has(w.id)) seen.set(w.id, { id: w.id, running: w.running, capacity: w.capacity })
+    if (this.executor) seen.set(this.parts.workerId, { id: this.parts.workerId, running: this.executor.runningCount, capacity: this.parts.pool.threads })
+    return [...seen.values()]
   }
 
   private watchHandlers(jobsDir: string): void {
@@ -184,16 +284,25 @@ export class Peer {
   }
 }
 
-function listenAddresses(queue: QueueConfig, peerId: string, options: PeerOptions): string[] {
-  if (options.listen && options.listen.length > 0) return [...options.listen]
-  const trusted = queue.trustedPeers.find((p) => p.id === peerId)
-  if (!options.dev) {
-    if (!trusted) {
-      throw new PeerqueueError('E_GROUP_UNSUPPORTED', `peer ${peerId} is not a trusted peer of queue "${queue.name}"; this version runs trusted peers only (list the peer under trustedPeers)`)
-    }
-    if (queue.trustedPeers.length > 1) {
-      throw new PeerqueueError('E_GROUP_UNSUPPORTED', `queue "${queue.name}" lists ${queue.trustedPeers.length} trusted peers; this version runs one-member groups only (list one trusted peer, or use queue-runtime dev)`)
-    }
-  }
-  return trusted ? [...trusted.addrs] : ['/ip4/127.0.0.1/tcp/0']
+async function openGroup(
+  mode: PeerMode,
+  identity: Identity,
+  queue: QueueConfig,
+  node: PeerNode,
+  dir: string,
+  onError: (err: unknown) => void,
+  onRoleChange: (leader: boolean) => void,
+): Promise<ConsensusGroup | undefined> {
+  if (mode === 'worker') return undefined
+  if (mode === 'solo') return SoloGroup.open({ dir })
+  const others = new Map(queue.trustedPeers.filter((p) => p.id !== identity.peerId).map((p) => [p.id, p.addrs.map((a) => `${a}/p2p/${p.id}`)]))
+  return RaftGroup.open({
+    id: identity.peerId,
+    group: queue.name,
+    membership: { voters: queue.trustedPeers.map((p) => p.id), learners: [] },
+    dir,
+    onError,
+    onRoleChange: (role) => onRoleChange(role === 'leader'),
+    transport: (receive) => Libp2pRaftTransport.listen(node, queue.name, { members: others }, receive),
+  })
 }

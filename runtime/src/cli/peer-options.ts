@@ -46,8 +46,9 @@ export function peerOptions(values: Values, defaults: { key?: string; data: stri
 export async function runUntilSignal(options: PeerOptions): Promise<number> {
   const peer = await Peer.start(options)
   const say = (line: string) => process.stdout.write(`${line}\n`)
-  say(`peerqueue: peer ${peer.identity.peerId}`)
-  say(`peerqueue: queue "${peer.queue.name}", listening on ${peer.listenAddrs.join(', ')}`)
+  const roles = { solo: 'trusted peer (a group of one)', raft: 'trusted peer (a Raft group member)', worker: 'worker peer' }
+  say(`peerqueue: peer ${peer.identity.peerId}, ${roles[peer.mode]}`)
+  say(`peerqueue: queue "${peer.queue.name}", listening on ${peer.listenAddrs.join(', ') || '(nothing: dials out only)'}`)
   say(`peerqueue: handlers: ${peer.handlerNames.join(', ') || '(none: this peer runs no jobs)'}`)
   say('peerqueue: ready')
   return new Promise((resolve) => {

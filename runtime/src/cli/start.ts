@@ -7,8 +7,11 @@ export const start: CliCommand = {
   summary: 'run this machine as a peer of a queue',
   usage: `Usage: queue-runtime start --key <file> [options]
 
-Runs a trusted peer: keeps the queue's durable log, serves clients, and runs the
-handlers in --jobs in a thread pool. Stop it with Ctrl-C (SIGINT) or SIGTERM.
+Runs this machine as a peer of the queue. If the key's peer id is listed under
+trustedPeers, the peer keeps the queue's durable log (alone, or in a Raft group with
+the other trusted peers) and serves clients; any other key makes a worker peer that
+takes leases from the leader. Either runs the handlers in --jobs in a thread pool.
+Stop it with Ctrl-C (SIGINT) or SIGTERM: running jobs are handed back at once.
 
 Options:
   --key <file>         this peer's key file (create one with: queue-runtime keygen)

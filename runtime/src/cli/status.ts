@@ -21,10 +21,11 @@ ${clientOptionHelp}`,
 
 function formatStatus(s: PeerStatus): string {
   const jobs = Object.entries(s.jobs).map(([state, n]) => `${state} ${n}`).join(', ')
+  const health = (m: PeerStatus['members'][number]) => (m.healthy === null ? 'health unknown' : m.healthy ? 'healthy' : 'unreachable')
   const lines = [
     `queue       ${s.queue}`,
-    `leader      ${s.peerId} (term ${s.term}, commit index ${s.commitIndex})`,
-    ...s.members.map((m) => `member      ${m.id}${m.self ? ' (answering)' : ''} ${m.healthy ? 'healthy' : 'unreachable'}, lag ${m.lag}`),
+    `leader      ${s.leader ?? '(none: election under way or no majority)'} (term ${s.term}, commit index ${s.commitIndex})`,
+    ...s.members.map((m) => `member      ${m.id}${m.id === s.leader ? ' leader' : ''}${m.self ? ' (answering)' : ''}: ${health(m)}, lag ${m.lag ?? '?'}`),
     `jobs        ${jobs}`,
     ...s.workers.map((w) => `worker      ${w.id} running ${w.running}/${w.capacity}`),
     `handlers    ${s.handlers.join(', ') || '(none)'}`,

@@ -1,11 +1,12 @@
 // The untyped client of a queue: finds the trusted peer in the registry, dials it over libp2p
 // with the caller's key, and makes requests. @peerqueue/sdk/client adds types and superjson.
+import { randomUUID } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { PeerqueueError } from '../errors.js'
 import { keyFileExists, readKeyFile } from '../net/identity.js'
 import { createPeerNode, type PeerNode } from '../net/node.js'
-import { RpcClient } from '../net/rpc.js'
+import { LeaderLink } from './leader-link.js'
 import type { EnqueueOutcome } from '../queue/commands.js'
 import type { EnqueueOptions } from '../queue/job.js'
 import { loadRegistry, selectQueue } from '../registry/load.js'
@@ -24,9 +25,13 @@ export interface ConnectOptions {
   readonly queue?: string
   /** Key file of the submitter; defaults to keys/client.key beside a registry file, if there is one. */
   readonly key?: string
+  /** How long connect() keeps looking for the leader (default 10 s). */
+  readonly connectTimeoutMs?: number
 }
 
 export interface JobSpec {
+  /** Chosen by the client so that a retried enqueue cannot create a second job. */
+  readonly id?: string
   readonly name: string
   /** superjson text of the payload. */
   readonly payload: string
@@ -38,7 +43,7 @@ export class QueueClient {
     readonly queue: QueueConfig,
     readonly peerId: string,
     private readonly node: PeerNode,
-    private readonly rpc: RpcClient,
+    private readonly link: LeaderLink,
   ) {}
 
   static async connect(options: ConnectOptions): Promise<QueueClient> {
@@ -46,42 +51,46 @@ export class QueueClient {
     const queue = selectQueue(registry, options.queue, options.registry)
     const privateKey = await clientKey(options)
     const node = await createPeerNode({ privateKey, listen: [] })
+    const link = new LeaderLink(node, queue.trustedPeers)
     try {
-      const rpc = await RpcClient.open(node, queue.trustedPeers.flatMap((p) => p.addrs.map((a) => `${a}/p2p/${p.id}`)))
-      return new QueueClient(queue, node.peerId.toString(), node, rpc)
+      await link.call('status', {}, options.connectTimeoutMs ?? 10_000)
+      return new QueueClient(queue, node.peerId.toString(), node, link)
     } catch (err) {
+      await link.close()
       await node.stop()
       throw err
     }
   }
 
+  /** Resolves once every job is stored by a majority of the trusted peers; retried across leader changes. */
   enqueue(jobs: readonly JobSpec[]): Promise<EnqueueOutcome[]> {
-    return this.rpc.call('enqueue', { jobs }) as Promise<EnqueueOutcome[]>
+    const withIds = jobs.map((job) => ({ ...job, id: job.id ?? randomUUID() }))
+    return this.link.call('enqueue', { jobs: withIds }) as Promise<EnqueueOutcome[]>
   }
 
   get(ids: readonly string[]): Promise<(JobView | null)[]> {
-    return this.rpc.call('get', { ids }) as Promise<(JobView | null)[]>
+    return this.link.call('get', { ids }) as Promise<(JobView | null)[]>
   }
 
   /** Resolves when the job is final or after `timeoutMs`, with the job as it then is. */
   wait(id: string, timeoutMs = 30_000): Promise<JobView> {
-    return this.rpc.call('wait', { id, timeoutMs }) as Promise<JobView>
+    return this.link.call('wait', { id, timeoutMs }) as Promise<JobView>
   }
 
   cancel(ids: readonly string[]): Promise<string[]> {
-    return this.rpc.call('cancel', { ids }) as Promise<string[]>
+    return this.link.call('cancel', { ids }) as Promise<string[]>
   }
 
   redrive(ids: readonly string[] | 'all'): Promise<string[]> {
-    return this.rpc.call('redrive', ids === 'all' ? { all: true } : { ids }) as Promise<string[]>
+    return this.link.call('redrive', ids === 'all' ? { all: true } : { ids }) as Promise<string[]>
   }
 
   status(): Promise<PeerStatus> {
-    return this.rpc.call('status', {}) as Promise<PeerStatus>
+    return this.link.call('status', {}) as Promise<PeerStatus>
   }
 
   async close(): Promise<void> {
-    await this.rpc.close()
+    await this.link.close()
     await this.node.stop()
   }
 }

@@ -1,27 +1,38 @@
-// Builds the libp2p node every peerqueue process uses: TCP and WebSockets, Noise, Yamux, identify.
+// Builds the libp2p node every peerqueue process uses: TCP and WebSockets, Noise, Yamux,
+// identify, and for peers (not clients) gossipsub with signed messages only.
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
+import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub'
 import type { PrivateKey } from '@libp2p/interface'
 
 export interface NodeOptions {
   readonly privateKey: PrivateKey
   /** Multiaddrs to listen on; empty for a dial-only node such as a client. */
   readonly listen: readonly string[]
+  /** Join gossipsub (peers do; short-lived clients need not). */
+  readonly pubsub?: boolean
 }
 
-export type PeerNode = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>> }>
+export type PeerNode = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>; pubsub?: GossipSub }>
 
 export async function createPeerNode(options: NodeOptions): Promise<PeerNode> {
-  return createLibp2p({
+  const services = options.pubsub
+    ? {
+        identify: identify(),
+        // StrictSign: every message carries its author's signature, so no peer can speak for another.
+        pubsub: gossipsub({ globalSignaturePolicy: StrictSign, allowPublishToZeroTopicPeers: true, emitSelf: false }),
+      }
+    : { identify: identify() }
+  return (await createLibp2p({
     privateKey: options.privateKey,
     addresses: { listen: [...options.listen] },
     transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { identify: identify() },
-  })
+    services,
+  })) as PeerNode
 }

@@ -1,6 +1,7 @@
 // Request/response over one long-lived libp2p stream per client. The server answers requests
 // concurrently (a `wait` may be pending while enqueues flow), so replies can arrive out of order.
 import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Stream } from '@libp2p/interface'
 import { PeerqueueError, errorMessage, isPeerqueueError } from '../errors.js'
 import { MAX_FRAME_BYTES, decodeReply, decodeRequest, encodeFrame, type ReplyFrame } from './frames.js'
@@ -59,18 +60,21 @@ export class RpcClient {
     void this.readReplies()
   }
 
-  static async open(node: PeerNode, addrs: readonly string[]): Promise<RpcClient> {
-    const { multiaddr } = await import('@multiformats/multiaddr')
+  static async open(node: PeerNode, addrs: readonly string[], timeoutMs = 5_000): Promise<RpcClient> {
     let lastError: unknown
     for (const addr of addrs) {
       try {
-        const stream = await node.dialProtocol(multiaddr(addr), RPC_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
+        const stream = await node.dialProtocol(multiaddr(addr), RPC_PROTOCOL, { signal: AbortSignal.timeout(timeoutMs) })
         return new RpcClient(stream)
       } catch (err) {
         lastError = err
       }
     }
     throw new PeerqueueError('E_UNREACHABLE', `cannot reach a trusted peer at ${addrs.join(', ')}: ${errorMessage(lastError)}`)
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== undefined
   }
 
   async call(method: string, params: unknown): Promise<unknown> {

@@ -22,9 +22,9 @@ export class Scheduler {
     return stale.length
   }
 
-  /** Re-reads the earliest due time; call after anything was applied. */
+  /** Re-reads the earliest due time; call after anything was applied. Only the leader keeps time. */
   wake(): void {
-    if (this.stopped || this.proposing) return
+    if (this.stopped || this.proposing || !this.group.isLeader()) return
     const due = this.group.state.nextDueTime()
     if (due === undefined || due >= this.timerAt) return
     clearTimeout(this.timer)
@@ -39,6 +39,7 @@ export class Scheduler {
 
   private async advance(): Promise<void> {
     this.timerAt = Infinity
+    if (!this.group.isLeader()) return
     this.proposing = true
     try {
       await this.group.propose([{ type: 'advance' }])

@@ -12,7 +12,8 @@ import type { QueueConfig } from '../registry/schema.js'
 import type { Catalog } from '../worker/catalog.js'
 import type { HandlerPool } from '../worker/pool.js'
 import { viewOf, type JobView } from './job-view.js'
-import { enqueueRequest, idsRequest, redriveRequest, waitRequest, type EnqueueRequest } from './requests.js'
+import { enqueueRequest, idsRequest, parseRequest as parse, redriveRequest, waitRequest, type EnqueueRequest } from './requests.js'
+import { WorkService } from './work-service.js'
 
 export interface ServiceOptions {
   readonly group: ConsensusGroup
@@ -21,6 +22,7 @@ export interface ServiceOptions {
   readonly catalog: () => Catalog
   readonly pool: HandlerPool
   readonly status: () => unknown
+  readonly work: WorkService
 }
 
 type Waiter = (view: JobView) => void
@@ -41,6 +43,10 @@ export class QueueService {
 
   handle = async (method: string, params: unknown, caller: Caller): Promise<unknown> => {
     if (method === 'status') return this.options.status()
+    if (!this.options.group.isLeader()) {
+      throw new PeerqueueError('E_NOT_LEADER', 'this trusted peer is not the leader; ask the leader named by status')
+    }
+    if (WorkService.handles(method)) return this.options.work.handle(method, params, caller)
     this.authorize(caller)
     switch (method) {
       case 'enqueue':
@@ -80,7 +86,8 @@ export class QueueService {
   private newJob(job: EnqueueRequest['jobs'][number], i: number, total: number): NewJob {
     const where = total > 1 ? `job ${i} ("${job.name}")` : `"${job.name}"`
     const handler = this.options.catalog().get(job.name)
-    if (!handler) {
+    // A trusted peer that runs no handlers cannot know the names; workers check them instead.
+    if (!handler && this.options.catalog().size > 0) {
       const known = [...this.options.catalog().keys()].join(', ') || 'none'
       throw new PeerqueueError('E_JOB_UNKNOWN', `${where}: no handler for this job name (known: ${known})`)
     }
@@ -90,16 +97,16 @@ export class QueueService {
     }
     const o = job.options
     return {
-      id: randomUUID(),
+      id: job.id ?? randomUUID(),
       name: job.name,
       payload: job.payload,
       priority: o.priority ?? 0,
       idempotencyKey: o.idempotencyKey,
       retry: {
-        maxAttempts: o.maxAttempts ?? handler.retry?.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
-        backoff: o.backoff ?? handler.retry?.backoff ?? DEFAULT_RETRY.backoff,
+        maxAttempts: o.maxAttempts ?? handler?.retry?.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
+        backoff: o.backoff ?? handler?.retry?.backoff ?? DEFAULT_RETRY.backoff,
       },
-      timeoutMs: o.timeoutMs ?? handler.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      timeoutMs: o.timeoutMs ?? handler?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       delayMs: o.delayMs ?? 0,
     }
   }
@@ -149,11 +156,4 @@ export class QueueService {
   private changed(results: readonly { type: string; jobIds?: readonly string[] }[]): string[] {
     return [...(results[0]?.jobIds ?? [])]
   }
-}
-
-function parse<T>(schema: z.ZodType<T>, params: unknown, method: string): T {
-  const result = schema.safeParse(params)
-  if (result.success) return result.data
-  const issue = result.error.issues[0]!
-  throw new PeerqueueError('E_USAGE', `bad ${method} request: ${issue.path.join('.') || '(params)'}: ${issue.message}`)
 }

@@ -1,5 +1,6 @@
 // Shapes of client requests, checked on arrival: a client is another program and may be wrong.
 import { z } from 'zod'
+import { PeerqueueError } from '../errors.js'
 
 const backoff = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('fixed'), delayMs: z.int().min(0).max(86_400_000) }),
@@ -17,7 +18,7 @@ export const enqueueOptionsSchema = z.strictObject({
 
 export const enqueueRequest = z.strictObject({
   jobs: z
-    .array(z.strictObject({ name: z.string().min(1).max(128), payload: z.string(), options: enqueueOptionsSchema.default({}) }))
+    .array(z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'a job id is 8-64 characters of A-Z, a-z, 0-9, _ and -').optional(), name: z.string().min(1).max(128), payload: z.string(), options: enqueueOptionsSchema.default({}) }))
     .min(1)
     .max(10_000),
 })
@@ -27,3 +28,10 @@ export const redriveRequest = z.union([idsRequest, z.strictObject({ all: z.liter
 export const waitRequest = z.strictObject({ id: z.string().min(1).max(128), timeoutMs: z.int().min(0).max(600_000).default(30_000) })
 
 export type EnqueueRequest = z.infer<typeof enqueueRequest>
+
+export function parseRequest<T>(schema: z.ZodType<T>, params: unknown, method: string): T {
+  const result = schema.safeParse(params)
+  if (result.success) return result.data
+  const issue = result.error.issues[0]!
+  throw new PeerqueueError('E_USAGE', `bad ${method} request: ${issue.path.join('.') || '(params)'}: ${issue.message}`)
+}

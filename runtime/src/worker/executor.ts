@@ -18,7 +18,11 @@ export interface ExecutorOptions {
   readonly maxResultBytes: number
   readonly leaseMs?: number
   readonly onError?: (err: unknown) => void
+  /** Ask again after an empty lease: for a remote leader, which holds the request while the queue is empty. */
+  readonly poll?: boolean
 }
+
+const POLL_RETRY_MS = 200
 
 export class Executor {
   private readonly running = new Map<string, GrantedLease>()
@@ -70,10 +74,11 @@ export class Executor {
 
   private async leaseLoop(): Promise<void> {
     this.pumping = true
+    let gotNothing = false
     try {
       do {
         this.pumpAgain = false
-        const free = this.options.capacity - this.running.size - this.requested
+        const free = this.freeSlots()
         if (free <= 0) break
         this.requested += free
         let leases: GrantedLease[] = []
@@ -83,13 +88,25 @@ export class Executor {
           this.requested -= free
         }
         for (const lease of leases) this.start(lease)
+        gotNothing = leases.length === 0
         if (leases.length === free) this.pumpAgain = true
       } while (this.pumpAgain && !this.stopped)
     } catch (err) {
       this.options.onError?.(err)
+      gotNothing = true
     } finally {
       this.pumping = false
     }
+    // Polling a remote leader: it holds a lease request while the queue is empty, so asking
+    // again at once is cheap; after an empty answer for other reasons, wait a little.
+    if (this.options.poll && !this.stopped && this.freeSlots() > 0) {
+      if (gotNothing) setTimeout(() => this.pump(), POLL_RETRY_MS).unref()
+      else setImmediate(() => this.pump())
+    }
+  }
+
+  private freeSlots(): number {
+    return this.options.capacity - this.running.size - this.requested
   }
 
   private namesAtLimit(): string[] {

@@ -1,0 +1,88 @@
+// Keeps a request channel to the leader of a queue's trusted group. It finds the leader by
+// asking trusted peers, follows it across elections, and retries requests that failed because
+// the peer it asked was not (or no longer) the leader or went away. Only requests that are safe
+// to repeat are sent through it: every write carries an id that makes a repeat harmless.
+import { peerIdFromString } from '@libp2p/peer-id'
+import { PeerqueueError, isPeerqueueError, type ErrorCode } from '../errors.js'
+import type { PeerNode } from '../net/node.js'
+import { RpcClient } from '../net/rpc.js'
+import type { TrustedPeer } from '../registry/schema.js'
+
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['E_NOT_LEADER', 'E_UNREACHABLE', 'E_CLOSED', 'E_NO_QUORUM'])
+export const DEFAULT_RETRY_MS = 30_000
+const PROBE_TIMEOUT_MS = 2_000
+
+export class LeaderLink {
+  private rpc: RpcClient | undefined
+  private leader: string | undefined
+  private hint: string | undefined
+
+  constructor(
+    private readonly node: PeerNode,
+    private readonly trusted: readonly TrustedPeer[],
+  ) {}
+
+  /** A leader heard of elsewhere (a gossipsub announcement): tried first next time. */
+  suggest(leader: string): void {
+    if (leader !== this.leader) this.hint = leader
+  }
+
+  /** The leader's peer id, once known. */
+  get leaderId(): string | undefined {
+    return this.leader
+  }
+
+  async call(method: string, params: unknown, retryMs = DEFAULT_RETRY_MS): Promise<unknown> {
+    const deadline = Date.now() + retryMs
+    let delay = 50
+    for (;;) {
+      try {
+        return await (await this.connection()).call(method, params)
+      } catch (err) {
+        if (!isPeerqueueError(err) || !RETRYABLE.has(err.code) || Date.now() + delay > deadline) throw err
+        await this.forget()
+        await new Promise((r) => setTimeout(r, delay))
+        delay = Math.min(delay * 2, 1_000)
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.forget()
+  }
+
+  private async forget(): Promise<void> {
+    const rpc = this.rpc
+    this.rpc = undefined
+    this.leader = undefined
+    await rpc?.close().catch(() => undefined)
+  }
+
+  private async connection(): Promise<RpcClient> {
+    if (this.rpc && !this.rpc.closed) return this.rpc
+    const order = [...this.trusted].sort((a, b) => Number(b.id === this.hint) - Number(a.id === this.hint) || Math.random() - 0.5)
+    let lastError: unknown
+    for (const peer of order) {
+      let rpc: RpcClient | undefined
+      try {
+        rpc = await RpcClient.open(this.node, peer.addrs.map((a) => `${a}/p2p/${peer.id}`), PROBE_TIMEOUT_MS)
+        const status = (await rpc.call('status', {})) as { leader?: string | null }
+        if (status.leader === peer.id) {
+          this.rpc = rpc
+          this.leader = peer.id
+          return rpc
+        }
+        this.hint = status.leader ?? this.hint
+      } catch (err) {
+        lastError = err
+      }
+      await rpc?.close().catch(() => undefined)
+      // Keep few connections: hang up on trusted peers that are not the leader.
+      await this.node.hangUp(peerIdFromString(peer.id)).catch(() => undefined)
+    }
+    if (lastError && this.hint === undefined) {
+      throw new PeerqueueError('E_UNREACHABLE', `no trusted peer of the queue answered (${this.trusted.length} tried): ${lastError instanceof Error ? lastError.message : String(lastError)}`)
+    }
+    throw new PeerqueueError('E_NOT_LEADER', 'the trusted peers have no leader right now (an election is under way, or a majority is down)')
+  }
+}

@@ -1,0 +1,73 @@
+// Gossipsub topics derived from the queue's rendezvous string. The leader announces itself on
+// <rendezvous>/leader; workers announce their capacity on <rendezvous>/workers. Messages are
+// signed (StrictSign), and a leader announcement counts only if a trusted peer signed it about
+// itself, so no one can redirect workers to an impostor.
+import type { PeerNode } from './node.js'
+
+export interface LeaderAnnouncement {
+  readonly leader: string
+  readonly term: number
+}
+
+export interface WorkerAnnouncement {
+  readonly worker: string
+  readonly peerId: string
+  readonly capacity: number
+  readonly running: number
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+const MAX_ANNOUNCEMENT_BYTES = 4096
+
+export class Announcements {
+  private readonly leaderTopic: string
+  private readonly workersTopic: string
+
+  constructor(
+    private readonly node: PeerNode,
+    rendezvous: string,
+    private readonly trusted: ReadonlySet<string>,
+    handlers: { onLeader?: (a: LeaderAnnouncement) => void; onWorker?: (a: WorkerAnnouncement) => void },
+  ) {
+    this.leaderTopic = `${rendezvous}/leader`
+    this.workersTopic = `${rendezvous}/workers`
+    const pubsub = node.services.pubsub
+    if (!pubsub) return
+    pubsub.subscribe(this.leaderTopic)
+    pubsub.subscribe(this.workersTopic)
+    pubsub.addEventListener('message', (event) => {
+      const message = event.detail
+      if (message.type !== 'signed' || message.data.length > MAX_ANNOUNCEMENT_BYTES) return
+      const from = message.from.toString()
+      const body = parse(message.data)
+      if (!body) return
+      if (message.topic === this.leaderTopic && this.trusted.has(from) && body.leader === from && typeof body.term === 'number') {
+        handlers.onLeader?.({ leader: from, term: body.term })
+      } else if (message.topic === this.workersTopic && typeof body.worker === 'string' && body.worker.startsWith(`${from}/`)) {
+        handlers.onWorker?.({ worker: body.worker, peerId: from, capacity: Number(body.capacity) || 0, running: Number(body.running) || 0 })
+      }
+    })
+  }
+
+  announceLeader(term: number): void {
+    this.publish(this.leaderTopic, { leader: this.node.peerId.toString(), term })
+  }
+
+  announceWorker(worker: string, capacity: number, running: number): void {
+    this.publish(this.workersTopic, { worker, capacity, running })
+  }
+
+  private publish(topic: string, body: object): void {
+    this.node.services.pubsub?.publish(topic, encoder.encode(JSON.stringify(body))).catch(() => undefined)
+  }
+}
+
+function parse(data: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(decoder.decode(data)) as unknown
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,57 @@
+// What `queue-runtime status` shows: the group as this peer sees it, jobs by state, workers.
+import type { ConsensusGroup } from './raft/group.js'
+import { RaftGroup } from './raft/raft-group.js'
+import type { QueueConfig } from './registry/schema.js'
+
+export interface MemberStatus {
+  readonly id: string
+  readonly self: boolean
+  /** Answered the leader lately; null when this peer is not the leader and cannot tell. */
+  readonly healthy: boolean | null
+  /** Entries behind the leader's log; null when unknown. */
+  readonly lag: number | null
+}
+
+export interface PeerStatus {
+  readonly queue: string
+  readonly peerId: string
+  readonly role: 'leader' | 'follower' | 'candidate' | 'worker'
+  readonly leader: string | null
+  readonly term: number
+  readonly commitIndex: number
+  readonly members: readonly MemberStatus[]
+  readonly jobs: Record<string, number>
+  readonly workers: readonly { id: string; running: number; capacity: number }[]
+  readonly handlers: readonly string[]
+  readonly listen: readonly string[]
+}
+
+export interface StatusInputs {
+  readonly queue: QueueConfig
+  readonly peerId: string
+  readonly mode: 'solo' | 'raft' | 'worker'
+  readonly group: ConsensusGroup | undefined
+  readonly listen: readonly string[]
+  readonly handlers: readonly string[]
+  readonly workers: PeerStatus['workers']
+}
+
+export function describeStatus(s: StatusInputs): PeerStatus {
+  const base = { queue: s.queue.name, peerId: s.peerId, listen: s.listen, handlers: s.handlers, workers: s.workers }
+  if (!s.group) {
+    return { ...base, role: 'worker', leader: null, term: 0, commitIndex: 0, members: [], jobs: {} }
+  }
+  const jobs = s.group.state.countByState()
+  if (!(s.group instanceof RaftGroup)) {
+    return { ...base, role: 'leader', leader: s.peerId, term: 1, commitIndex: s.group.state.appliedIndex, members: [{ id: s.peerId, self: true, healthy: true, lag: 0 }], jobs }
+  }
+  const core = s.group.raft.core
+  const progress = new Map(core.followers().map((f) => [f.id, f]))
+  const last = core.log.lastIndex()
+  const members = s.queue.trustedPeers.map((p) => {
+    const pr = progress.get(p.id)
+    return { id: p.id, self: p.id === s.peerId, healthy: pr ? pr.active : null, lag: pr ? last - pr.match : null }
+  })
+  const role = core.role === 'leader' ? 'leader' : core.role === 'follower' ? 'follower' : 'candidate'
+  return { ...base, role, leader: core.leader ?? null, term: core.term, commitIndex: core.log.committed, members, jobs }
+}

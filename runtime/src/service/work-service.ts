@@ -1,0 +1,145 @@
+// The leader's answers to workers: leases (held open briefly while the queue is empty, so work
+// reaches idle workers without polling), renewals in batches, and outcomes fenced by lease. A
+// worker may act only under its own peer id, which the Noise handshake proved.
+import { z } from 'zod'
+import { PeerqueueError } from '../errors.js'
+import type { Caller } from '../net/rpc.js'
+import type { ApplyResult, GrantedLease } from '../queue/commands.js'
+import type { ConsensusGroup } from '../raft/group.js'
+import type { QueueConfig } from '../registry/schema.js'
+import { DEFAULT_LEASE_MS } from '../worker/work-source.js'
+import { parseRequest } from './requests.js'
+
+const MAX_LEASE_WAIT_MS = 2_000
+const WORKER_SEEN_MS = 15_000
+
+const leaseRef = z.strictObject({ jobId: z.string().min(1).max(128), attempt: z.int().min(1) })
+const worker = z.string().min(1).max(200)
+const errorShape = z.strictObject({ name: z.string().max(200), message: z.string().max(10_000), retryable: z.boolean() })
+
+const requests = {
+  'work.lease': z.strictObject({ worker, count: z.int().min(1).max(1000), exclude: z.array(z.string().max(128)).max(1000), waitMs: z.int().min(0).max(MAX_LEASE_WAIT_MS).default(0), capacity: z.int().min(0).max(100_000) }),
+  'work.renew': z.strictObject({ worker, jobs: z.array(leaseRef).max(10_000) }),
+  'work.complete': z.strictObject({ worker, job: leaseRef, result: z.string() }),
+  'work.fail': z.strictObject({ worker, job: leaseRef, error: errorShape }),
+  'work.progress': z.strictObject({ worker, updates: z.array(z.strictObject({ job: leaseRef, progress: z.number().min(0).max(100) })).max(10_000) }),
+  'work.release': z.strictObject({ worker }),
+}
+
+export type WorkMethod = keyof typeof requests
+
+export interface WorkerSeen {
+  readonly id: string
+  readonly capacity: number
+  readonly running: number
+  readonly lastSeen: number
+}
+
+export class WorkService {
+  private readonly waiting = new Set<() => void>()
+  private readonly workers = new Map<string, WorkerSeen>()
+
+  constructor(
+    private readonly group: ConsensusGroup,
+    private readonly queue: QueueConfig,
+    private readonly leaseMs = DEFAULT_LEASE_MS,
+  ) {
+    group.state.onStateChange((job) => {
+      if (job.state !== 'queued' || this.waiting.size === 0) return
+      for (const wake of this.waiting) wake()
+      this.waiting.clear()
+    })
+  }
+
+  static handles(method: string): method is WorkMethod {
+    return method in requests
+  }
+
+  /** Workers heard from lately, for status. */
+  seenWorkers(now = Date.now()): WorkerSeen[] {
+    for (const [id, seen] of this.workers) if (now - seen.lastSeen > WORKER_SEEN_MS) this.workers.delete(id)
+    return [...this.workers.values()]
+  }
+
+  async handle(method: WorkMethod, params: unknown, caller: Caller): Promise<unknown> {
+    this.authorize(caller)
+    switch (method) {
+      case 'work.lease': {
+        const r = parseRequest(requests['work.lease'], params, method)
+        this.own(r.worker, caller)
+        return this.lease(r.worker, r.count, r.exclude, r.waitMs, r.capacity)
+      }
+      case 'work.renew': {
+        const r = parseRequest(requests['work.renew'], params, method)
+        this.own(r.worker, caller)
+        if (r.jobs.length > 0) await this.group.propose([{ type: 'renew', worker: r.worker, jobs: r.jobs, leaseMs: this.leaseMs }])
+        return null
+      }
+      case 'work.complete': {
+        const r = parseRequest(requests['work.complete'], params, method)
+        this.own(r.worker, caller)
+        if (Buffer.byteLength(r.result) > this.queue.limits.maxResultBytes) {
+          const error = { name: 'ResultTooLarge', message: `the result is over the queue's limit of ${this.queue.limits.maxResultBytes} bytes`, retryable: false }
+          return accepted((await this.group.propose([{ type: 'fail', worker: r.worker, job: r.job, error }]))[0])
+        }
+        return accepted((await this.group.propose([{ type: 'complete', worker: r.worker, job: r.job, result: r.result }]))[0])
+      }
+      case 'work.fail': {
+        const r = parseRequest(requests['work.fail'], params, method)
+        this.own(r.worker, caller)
+        return accepted((await this.group.propose([{ type: 'fail', worker: r.worker, job: r.job, error: r.error }]))[0])
+      }
+      case 'work.progress': {
+        const r = parseRequest(requests['work.progress'], params, method)
+        this.own(r.worker, caller)
+        if (r.updates.length > 0) await this.group.propose(r.updates.map((u) => ({ type: 'progress' as const, worker: r.worker, job: u.job, progress: u.progress })))
+        return null
+      }
+      case 'work.release': {
+        const r = parseRequest(requests['work.release'], params, method)
+        this.own(r.worker, caller)
+        this.workers.delete(r.worker)
+        await this.group.propose([{ type: 'release', worker: r.worker }])
+        return null
+      }
+    }
+  }
+
+  private async lease(worker: string, count: number, exclude: string[], waitMs: number, capacity: number): Promise<GrantedLease[]> {
+    const seen = this.workers.get(worker)
+    this.workers.set(worker, { id: worker, capacity, running: seen?.running ?? 0, lastSeen: Date.now() })
+    if (!this.group.state.hasReady() && waitMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, waitMs)
+        const waiting = this.waiting
+        function done() {
+          clearTimeout(timer)
+          waiting.delete(done)
+          resolve()
+        }
+        waiting.add(done)
+      })
+    }
+    if (!this.group.state.hasReady()) return []
+    const [result] = await this.group.propose([{ type: 'lease', worker, count, leaseMs: this.leaseMs, exclude }])
+    const leases = result?.type === 'lease' ? [...result.leases] : []
+    this.workers.set(worker, { id: worker, capacity, running: this.group.state.leasesOf(worker).length, lastSeen: Date.now() })
+    return leases
+  }
+
+  private authorize(caller: Caller): void {
+    const { workers, trustedPeers, name } = this.queue
+    if (workers === 'any' || trustedPeers.some((p) => p.id === caller.peerId) || workers.includes(caller.peerId)) return
+    throw new PeerqueueError('E_NOT_ALLOWED', `peer ${caller.peerId} may not work on queue "${name}" (see workers in the registry)`)
+  }
+
+  private own(workerId: string, caller: Caller): void {
+    if (!workerId.startsWith(`${caller.peerId}/`)) {
+      throw new PeerqueueError('E_NOT_ALLOWED', `peer ${caller.peerId} cannot act for worker ${workerId}`)
+    }
+  }
+}
+
+function accepted(result: ApplyResult | undefined): boolean {
+  return result?.type === 'fenced' && result.accepted
+}

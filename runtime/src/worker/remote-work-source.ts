@@ -1,0 +1,31 @@
+// Leases and outcomes through the network, for a worker on a peer that is not the leader: every
+// call goes to the current leader (found and followed by LeaderLink). Outcomes are retried
+// across leader changes; a lease request waits briefly at the leader when the queue is empty.
+import type { LeaderLink } from '../client/leader-link.js'
+import type { GrantedLease } from '../queue/commands.js'
+import type { WorkSource } from './work-source.js'
+
+const LEASE_WAIT_MS = 1_000
+
+export function remoteWorkSource(link: LeaderLink, worker: string, capacity: () => number): WorkSource {
+  return {
+    async lease(count, exclude) {
+      return (await link.call('work.lease', { worker, count, exclude, waitMs: LEASE_WAIT_MS, capacity: capacity() })) as GrantedLease[]
+    },
+    async renew(jobs) {
+      if (jobs.length > 0) await link.call('work.renew', { worker, jobs }, 5_000)
+    },
+    async complete(job, result) {
+      return (await link.call('work.complete', { worker, job, result })) as boolean
+    },
+    async fail(job, error) {
+      return (await link.call('work.fail', { worker, job, error })) as boolean
+    },
+    async progress(updates) {
+      if (updates.length > 0) await link.call('work.progress', { worker, updates }, 5_000)
+    },
+    async release() {
+      await link.call('work.release', { worker }, 3_000)
+    },
+  }
+}
