@@ -64,8 +64,21 @@ export interface RunningPeer {
 }
 
 export async function startPeer(project: Project, extra: string[] = []): Promise<RunningPeer> {
-  const args = ['start', '--registry', project.registry, '--key', project.peerKey, '--jobs', FIXTURE_JOBS, '--data', join(project.dir, 'data'), '--concurrency', '4', ...extra]
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: project.dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  return spawnPeer({ registry: project.registry, key: project.peerKey, data: join(project.dir, 'data'), cwd: project.dir, args: ['--jobs', FIXTURE_JOBS, '--concurrency', '4', ...extra] })
+}
+
+export interface SpawnOptions {
+  readonly registry: string
+  readonly key: string
+  readonly data: string
+  readonly cwd: string
+  readonly args: readonly string[]
+}
+
+/** Starts `queue-runtime start` as a child process and resolves once it says it is ready. */
+export async function spawnPeer(options: SpawnOptions): Promise<RunningPeer> {
+  const args = ['start', '--registry', options.registry, '--key', options.key, '--data', options.data, ...options.args]
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))

@@ -6,7 +6,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { PeerqueueError } from '../errors.js'
 import { keyFileExists, readKeyFile } from '../net/identity.js'
 import { createPeerNode, type PeerNode } from '../net/node.js'
-import { LeaderLink } from './leader-link.js'
+import { DEFAULT_RETRY_MS, LeaderLink } from './leader-link.js'
 import type { EnqueueOutcome } from '../queue/commands.js'
 import type { EnqueueOptions } from '../queue/job.js'
 import { loadRegistry, selectQueue } from '../registry/load.js'
@@ -27,6 +27,8 @@ export interface ConnectOptions {
   readonly key?: string
   /** How long connect() keeps looking for the leader (default 10 s). */
   readonly connectTimeoutMs?: number
+  /** How long a request keeps retrying across leader changes before it fails (default 30 s). */
+  readonly retryMs?: number
 }
 
 export interface JobSpec {
@@ -44,6 +46,7 @@ export class QueueClient {
     readonly peerId: string,
     private readonly node: PeerNode,
     private readonly link: LeaderLink,
+    private readonly retryMs: number,
   ) {}
 
   static async connect(options: ConnectOptions): Promise<QueueClient> {
@@ -54,7 +57,7 @@ export class QueueClient {
     const link = new LeaderLink(node, queue.trustedPeers)
     try {
       await link.call('status', {}, options.connectTimeoutMs ?? 10_000)
-      return new QueueClient(queue, node.peerId.toString(), node, link)
+      return new QueueClient(queue, node.peerId.toString(), node, link, options.retryMs ?? DEFAULT_RETRY_MS)
     } catch (err) {
       await link.close()
       await node.stop()
@@ -65,28 +68,28 @@ export class QueueClient {
   /** Resolves once every job is stored by a majority of the trusted peers; retried across leader changes. */
   enqueue(jobs: readonly JobSpec[]): Promise<EnqueueOutcome[]> {
     const withIds = jobs.map((job) => ({ ...job, id: job.id ?? randomUUID() }))
-    return this.link.call('enqueue', { jobs: withIds }) as Promise<EnqueueOutcome[]>
+    return this.link.call('enqueue', { jobs: withIds }, this.retryMs) as Promise<EnqueueOutcome[]>
   }
 
   get(ids: readonly string[]): Promise<(JobView | null)[]> {
-    return this.link.call('get', { ids }) as Promise<(JobView | null)[]>
+    return this.link.call('get', { ids }, this.retryMs) as Promise<(JobView | null)[]>
   }
 
   /** Resolves when the job is final or after `timeoutMs`, with the job as it then is. */
   wait(id: string, timeoutMs = 30_000): Promise<JobView> {
-    return this.link.call('wait', { id, timeoutMs }) as Promise<JobView>
+    return this.link.call('wait', { id, timeoutMs }, this.retryMs) as Promise<JobView>
   }
 
   cancel(ids: readonly string[]): Promise<string[]> {
-    return this.link.call('cancel', { ids }) as Promise<string[]>
+    return this.link.call('cancel', { ids }, this.retryMs) as Promise<string[]>
   }
 
   redrive(ids: readonly string[] | 'all'): Promise<string[]> {
-    return this.link.call('redrive', ids === 'all' ? { all: true } : { ids }) as Promise<string[]>
+    return this.link.call('redrive', ids === 'all' ? { all: true } : { ids }, this.retryMs) as Promise<string[]>
   }
 
   status(): Promise<PeerStatus> {
-    return this.link.call('status', {}) as Promise<PeerStatus>
+    return this.link.call('status', {}, this.retryMs) as Promise<PeerStatus>
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,76 @@
+// A queue with several trusted peers and worker peers, each a real child process on 127.0.0.1.
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createKeyFile } from '@peerqueue/runtime'
+import { FIXTURE_JOBS, freePort, spawnPeer, stopPeer, type RunningPeer } from './project.js'
+
+export interface ClusterPeer {
+  readonly name: string
+  readonly id: string
+  readonly key: string
+  readonly trusted: boolean
+  process: RunningPeer | undefined
+}
+
+export class TestCluster {
+  private constructor(
+    readonly dir: string,
+    readonly registry: string,
+    readonly clientKey: string,
+    readonly peers: ClusterPeer[],
+  ) {}
+
+  static async create(trusted: number, workers: number): Promise<TestCluster> {
+    const dir = await mkdtemp(join(tmpdir(), 'pq-cluster-'))
+    const peers: ClusterPeer[] = []
+    const addrs: string[] = []
+    for (let i = 1; i <= trusted + workers; i++) {
+      const name = i <= trusted ? `trusted-${i}` : `worker-${i - trusted}`
+      const key = join(dir, `${name}.key`)
+      const { peerId } = await createKeyFile(key)
+      peers.push({ name, id: peerId, key, trusted: i <= trusted, process: undefined })
+      if (i <= trusted) addrs.push(`/ip4/127.0.0.1/tcp/${await freePort()}`)
+    }
+    const clientKey = join(dir, 'client.key')
+    const client = await createKeyFile(clientKey)
+    const registry = join(dir, 'registry.yaml')
+    const trustedLines = peers.filter((p) => p.trusted).map((p, i) => `      - id: ${p.id}\n        addrs: [${addrs[i]}]`)
+    await writeFile(
+      registry,
+      `version: 1\nqueues:\n  - name: cluster\n    rendezvous: cluster-test\n    trustedPeers:\n${trustedLines.join('\n')}\n    submitters: [${client.peerId}]\n    workers: any\n`,
+    )
+    return new TestCluster(dir, registry, clientKey, peers)
+  }
+
+  peer(name: string): ClusterPeer {
+    return this.peers.find((p) => p.name === name)!
+  }
+
+  /** Trusted peers keep the queue and run no handlers; workers run the fixture handlers. */
+  async start(name: string, extra: string[] = []): Promise<RunningPeer> {
+    const peer = this.peer(name)
+    const args = peer.trusted ? ['--no-work', ...extra] : ['--jobs', FIXTURE_JOBS, '--concurrency', '4', ...extra]
+    peer.process = await spawnPeer({ registry: this.registry, key: peer.key, data: join(this.dir, 'data', name), cwd: this.dir, args })
+    return peer.process
+  }
+
+  async startAll(): Promise<void> {
+    await Promise.all(this.peers.filter((p) => p.trusted).map((p) => this.start(p.name)))
+    await Promise.all(this.peers.filter((p) => !p.trusted).map((p) => this.start(p.name)))
+  }
+
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const peer = this.peer(name)
+    if (peer.process) await stopPeer(peer.process, signal)
+    peer.process = undefined
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.peers.map((p) => this.kill(p.name, 'SIGTERM')))
+  }
+
+  nameOf(id: string | null | undefined): string | undefined {
+    return this.peers.find((p) => p.id === id)?.name
+  }
+}
