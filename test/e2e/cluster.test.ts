@@ -32,4 +32,82 @@ describe('a cluster of trusted and worker peers', () => {
     expect(status.jobs.completed).toBe(100)
     expect(status.workers.filter((w) => w.capacity === 4).length).toBe(2)
   })
+
+  it('loses no acknowledged job when the leader and then a worker are killed mid-run', async () => {
+    cluster = await TestCluster.create(3, 2)
+    await cluster.startAll()
+    const queue = await connect({ registry: cluster.registry, key: cluster.clientKey })
+    queues.push(queue)
+    const ids: string[] = []
+    const enqueueBatch = async (from: number) => {
+      const jobs = await queue.enqueueMany(Array.from({ length: 25 }, (_, i) => ({ job: 'slow', payload: { ms: 30, steps: 2, n: from + i } })))
+      ids.push(...jobs.map((j) => j.id))
+    }
+    for (let batch = 0; batch < 8; batch++) await enqueueBatch(batch * 25)
+    await expect.poll(async () => (await statusOf(queue)).jobs.completed ?? 0, { timeout: 30_000, interval: 100 }).toBeGreaterThanOrEqual(40)
+
+    const oldLeader = cluster.nameOf((await statusOf(queue)).leader)!
+    await cluster.kill(oldLeader)
+    const killedAt = Date.now()
+    await expect.poll(async () => cluster!.nameOf((await statusOf(queue)).leader), { timeout: 10_000, interval: 50 }).not.toBe(oldLeader)
+    const failoverMs = Date.now() - killedAt
+    expect(failoverMs).toBeLessThan(5_000)
+
+    for (let batch = 8; batch < 20; batch++) await enqueueBatch(batch * 25)
+    await cluster.kill('worker-1')
+    await cluster.start(oldLeader)
+    await cluster.start('worker-1')
+
+    expect(ids).toHaveLength(500)
+    const results = await Promise.all(ids.map((id) => queue.job<{ slept: number }>(id).result({ timeoutMs: 90_000 })))
+    expect(results.every((r) => r.slept === 30)).toBe(true)
+    const statuses = await Promise.all(ids.map((id) => queue.job(id).status()))
+    expect(statuses.every((s) => s.state === 'completed')).toBe(true)
+    const status = await statusOf(queue)
+    expect(status.jobs.completed).toBe(500)
+    expect(status.members.filter((m) => m.healthy).length).toBe(3)
+  })
+
+  it('keeps serving with 2 of 5 trusted peers down, refuses writes without a majority, and resumes', async () => {
+    cluster = await TestCluster.create(5, 1)
+    await cluster.startAll()
+    const queue = await connect({ registry: cluster.registry, key: cluster.clientKey, retryMs: 4_000 })
+    queues.push(queue)
+    const leader = cluster.nameOf((await statusOf(queue)).leader)!
+    const others = cluster.peers.filter((p) => p.trusted && p.name !== leader).map((p) => p.name)
+    await cluster.kill(others[0]!)
+    await cluster.kill(others[1]!)
+    expect(await (await queue.enqueue('echo', { text: 'with three' })).result({ timeoutMs: 20_000 })).toMatchObject({ text: 'with three' })
+
+    await cluster.kill(others[2]!)
+    const refused = await queue.enqueue('echo', { text: 'no majority' }).catch((err: unknown) => err)
+    expect(refused).toMatchObject({ code: expect.stringMatching(/^E_(NOT_LEADER|UNREACHABLE)$/), message: expect.stringMatching(/leader|majority|trusted peer/) })
+
+    await cluster.start(others[0]!)
+    const job = await queue.enqueue('echo', { text: 'back' })
+    expect(await job.result({ timeoutMs: 20_000 })).toMatchObject({ text: 'back' })
+  })
+
+  it('gives work to a worker that joins late, and re-runs the jobs of one that leaves at once', async () => {
+    cluster = await TestCluster.create(3, 2)
+    for (const p of cluster.peers.filter((p) => p.trusted)) await cluster.start(p.name)
+    await cluster.start('worker-1')
+    const queue = await connect({ registry: cluster.registry, key: cluster.clientKey })
+    queues.push(queue)
+    const long = await Promise.all([1, 2, 3, 4].map(() => queue.enqueue('slow', { ms: 60_000, steps: 600 })))
+    await expect.poll(async () => (await statusOf(queue)).jobs.leased, { timeout: 10_000 }).toBe(4)
+
+    await cluster.start('worker-2')
+    const late = await queue.enqueue('echo', { text: 'for the newcomer' })
+    expect(await late.result({ timeoutMs: 20_000 })).toMatchObject({ text: 'for the newcomer' })
+
+    const leftAt = Date.now()
+    await cluster.kill('worker-1', 'SIGTERM')
+    await expect.poll(async () => Math.min(...(await Promise.all(long.map(async (j) => (await j.status()).attempt)))), { timeout: 5_000, interval: 50 }).toBe(2)
+    // Handed back on leaving, not after the lease ran out.
+    expect(Date.now() - leftAt).toBeLessThan(4_000)
+    // Cancelling reaches the worker with its next lease renewal: the runs stop.
+    await Promise.all(long.map((j) => j.cancel()))
+    await expect.poll(async () => (await statusOf(queue)).workers.reduce((n, w) => n + w.running, 0), { timeout: 8_000 }).toBe(0)
+  })
 })

@@ -37,7 +37,7 @@ export class LeaderLink {
     let delay = 50
     for (;;) {
       try {
-        return await (await this.connection()).call(method, params)
+        return await (await this.connection()).call(method, params, answerWithinMs(method, params))
       } catch (err) {
         if (!isPeerqueueError(err) || !RETRYABLE.has(err.code) || Date.now() + delay > deadline) throw err
         await this.forget()
@@ -85,4 +85,11 @@ export class LeaderLink {
     }
     throw new PeerqueueError('E_NOT_LEADER', 'the trusted peers have no leader right now (an election is under way, or a majority is down)')
   }
+}
+
+/** A long poll is answered when its wait ends; anything else should be answered promptly. */
+function answerWithinMs(method: string, params: unknown): number {
+  const waitMs = (params as { timeoutMs?: unknown; waitMs?: unknown } | null) ?? {}
+  if (method === 'wait' && typeof waitMs.timeoutMs === 'number') return waitMs.timeoutMs + 10_000
+  return 15_000
 }

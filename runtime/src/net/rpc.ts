@@ -77,12 +77,24 @@ export class RpcClient {
     return this.closedWith !== undefined
   }
 
-  async call(method: string, params: unknown): Promise<unknown> {
+  /** Rejects with E_TIMEOUT when no answer comes within `timeoutMs`: the request may or may not have taken effect. */
+  async call(method: string, params: unknown, timeoutMs = 60_000): Promise<unknown> {
     if (this.closedWith) throw this.closedWith
     const id = this.nextId++
-    const result = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }))
-    await this.lp.write(encodeFrame({ id, method, params }))
-    return result
+    let timer: NodeJS.Timeout | undefined
+    const result = new Promise<unknown>((resolve, reject) => {
+      timer = setTimeout(() => {
+        this.pending.delete(id)
+        reject(new PeerqueueError('E_TIMEOUT', `no answer to ${method} within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.pending.set(id, { resolve, reject })
+    })
+    try {
+      await this.lp.write(encodeFrame({ id, method, params }))
+      return await result
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   async close(): Promise<void> {

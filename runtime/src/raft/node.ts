@@ -155,8 +155,22 @@ export class RaftNode<Result> {
     const { role, term, leader } = this.core
     const now = `${role}/${term}/${leader ?? ''}`
     if (now === this.observed) return
+    if (role !== 'leader') this.abandonProposals()
     this.observed = now
     this.options.onRoleChange?.(role, term, leader)
+  }
+
+  /**
+   * A deposed leader cannot tell whether its pending proposals will commit under the next
+   * leader, so it answers them now; callers retry with ids that make a repeat harmless.
+   */
+  private abandonProposals(): void {
+    if (this.waiters.size === 0 && this.readWaiters.size === 0) return
+    const err = new PeerqueueError('E_NOT_LEADER', 'this peer lost the leadership before the request committed; it may or may not take effect, so retry it')
+    for (const waiter of this.waiters.values()) waiter.reject(err)
+    for (const read of this.readWaiters.values()) read.reject(err)
+    this.waiters.clear()
+    this.readWaiters.clear()
   }
 
   private schedule(): void {

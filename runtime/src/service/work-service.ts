@@ -72,8 +72,10 @@ export class WorkService {
       case 'work.renew': {
         const r = parseRequest(requests['work.renew'], params, method)
         this.own(r.worker, caller)
-        if (r.jobs.length > 0) await this.group.propose([{ type: 'renew', worker: r.worker, jobs: r.jobs, leaseMs: this.leaseMs }])
-        return null
+        if (r.jobs.length === 0) return []
+        const [result] = await this.group.propose([{ type: 'renew', worker: r.worker, jobs: r.jobs, leaseMs: this.leaseMs }])
+        const renewed = new Set(result?.type === 'changed' ? result.jobIds : [])
+        return r.jobs.filter((j) => !renewed.has(j.jobId)).map((j) => j.jobId)
       }
       case 'work.complete': {
         const r = parseRequest(requests['work.complete'], params, method)

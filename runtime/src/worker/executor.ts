@@ -136,6 +136,8 @@ export class Executor {
     const ran: RunOutcome = info
       ? await this.options.pool.run({ bundle: info.bundle, jobId: lease.jobId, attempt: lease.attempt, payload: lease.payload, timeoutMs: lease.timeoutMs })
       : { ok: false, error: { name: 'UnknownJob', message: `this worker has no handler for "${lease.name}"`, retryable: true } }
+    // On shutdown, the release that follows hands every lease back; reporting would only wait on a leader that may be gone.
+    if (this.stopped) return
     const outcome = this.withinLimit(ran)
     try {
       if (outcome.ok) await this.options.source.complete(ref, outcome.result)
@@ -154,9 +156,15 @@ export class Executor {
     return { ok: false, error: { name: 'ResultTooLarge', message, retryable: false } }
   }
 
+  /** Renews every running lease in one request, and stops the runs whose lease is gone. */
   private async renew(): Promise<void> {
     const jobs = [...this.running.values()].map((l) => ({ jobId: l.jobId, attempt: l.attempt }))
-    await this.options.source.renew(jobs).catch((err: unknown) => this.options.onError?.(err))
+    try {
+      const lost = await this.options.source.renew(jobs)
+      for (const jobId of lost) this.options.pool.abort(jobId, 'the lease was lost: the job was cancelled, or given to another worker')
+    } catch (err) {
+      this.options.onError?.(err)
+    }
   }
 
   private async flushProgress(): Promise<void> {

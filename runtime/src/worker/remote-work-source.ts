@@ -13,7 +13,8 @@ export function remoteWorkSource(link: LeaderLink, worker: string, capacity: () 
       return (await link.call('work.lease', { worker, count, exclude, waitMs: LEASE_WAIT_MS, capacity: capacity() })) as GrantedLease[]
     },
     async renew(jobs) {
-      if (jobs.length > 0) await link.call('work.renew', { worker, jobs }, 5_000)
+      if (jobs.length === 0) return []
+      return (await link.call('work.renew', { worker, jobs }, 5_000)) as string[]
     },
     async complete(job, result) {
       return (await link.call('work.complete', { worker, job, result })) as boolean

@@ -6,14 +6,15 @@ import type { ConsensusGroup } from '../raft/group.js'
 
 export interface WorkSource {
   lease(count: number, exclude: readonly string[]): Promise<GrantedLease[]>
-  renew(jobs: readonly LeaseRef[]): Promise<void>
+  /** Extends the leases; returns the jobs whose lease is gone (cancelled, expired, given to another worker). */
+  renew(jobs: readonly LeaseRef[]): Promise<string[]>
   complete(job: LeaseRef, result: string): Promise<boolean>
   fail(job: LeaseRef, error: JobError): Promise<boolean>
   progress(updates: readonly { job: LeaseRef; progress: number }[]): Promise<void>
   release(): Promise<void>
 }
 
-export const DEFAULT_LEASE_MS = 10_000
+export const DEFAULT_LEASE_MS = 6_000
 
 export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs = DEFAULT_LEASE_MS): WorkSource {
   const accepted = (result: ApplyResult | undefined) => result?.type === 'fenced' && result.accepted
@@ -23,7 +24,10 @@ export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs =
       return result?.type === 'lease' ? [...result.leases] : []
     },
     async renew(jobs) {
-      if (jobs.length > 0) await group.propose([{ type: 'renew', worker, jobs, leaseMs }])
+      if (jobs.length === 0) return []
+      const [result] = await group.propose([{ type: 'renew', worker, jobs, leaseMs }])
+      const renewed = new Set(result?.type === 'changed' ? result.jobIds : [])
+      return jobs.filter((j) => !renewed.has(j.jobId)).map((j) => j.jobId)
     },
     async complete(job, result) {
       return accepted((await group.propose([{ type: 'complete', worker, job, result }]))[0])
