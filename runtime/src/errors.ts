@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'E_NOT_ALLOWED'
   | 'E_HANDLERS_INVALID'
   | 'E_UNREACHABLE'
+  | 'E_LISTEN'
   | 'E_CLOSED'
   | 'E_TIMEOUT'
   | 'E_PROTOCOL'

@@ -104,7 +104,8 @@ export class Peer {
     if (mode === 'worker' && (options.work === false || !options.jobsDir)) {
       throw new PeerqueueError('E_USAGE', `peer ${identity.peerId} is not a trusted peer of queue "${queue.name}", so it can only work: give it handlers with --jobs <dir>`)
     }
-    const dataDir = resolve(options.dataDir, queue.name)
+    // Per queue and per peer, so several peers can run from one project directory.
+    const dataDir = resolve(options.dataDir, queue.name, identity.peerId)
     const unlock = await lockDataDir(dataDir)
     try {
       const listen = options.listen && options.listen.length > 0 ? [...options.listen] : (trusted?.addrs ?? (options.dev ? ['/ip4/127.0.0.1/tcp/0'] : []))

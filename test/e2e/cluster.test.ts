@@ -11,7 +11,8 @@ async function statusOf(queue: Queue): Promise<PeerStatus> {
 describe('a cluster of trusted and worker peers', () => {
   let cluster: TestCluster | undefined
   const queues: Queue[] = []
-  afterEach(async () => {
+  afterEach(async (context) => {
+    if (context.task.result?.state === 'fail' && cluster) process.stderr.write(`${cluster.dump()}\n`)
     for (const q of queues.splice(0)) await q.close().catch(() => undefined)
     await cluster?.stopAll()
   })
@@ -109,5 +110,20 @@ describe('a cluster of trusted and worker peers', () => {
     // Cancelling reaches the worker with its next lease renewal: the runs stop.
     await Promise.all(long.map((j) => j.cancel()))
     await expect.poll(async () => (await statusOf(queue)).workers.reduce((n, w) => n + w.running, 0), { timeout: 8_000 }).toBe(0)
+  })
+
+  it('lets trusted peers run handlers too, followers taking leases from the leader', async () => {
+    cluster = await TestCluster.create(3, 0)
+    await Promise.all(cluster.peers.map((p) => cluster!.start(p.name, [], true)))
+    const queue = await connect({ registry: cluster.registry, key: cluster.clientKey })
+    queues.push(queue)
+    const jobs = await queue.enqueueMany(Array.from({ length: 60 }, (_, i) => ({ job: 'slow', payload: { ms: 200, steps: 2, n: i } })))
+    await Promise.all(jobs.map((j) => j.result({ timeoutMs: 30_000 })))
+    const status = await statusOf(queue)
+    expect(status.jobs.completed).toBe(60)
+    const ranOn = new Set((await Promise.all(jobs.map((j) => j.status()))).map((s) => s.worker?.split('/')[0]))
+    // The leader took work from its own log; at least one follower took leases from it over the network.
+    expect(ranOn.size).toBeGreaterThanOrEqual(2)
+    for (const peer of ranOn) expect(cluster.nameOf(peer)).toMatch(/^trusted-/)
   })
 })

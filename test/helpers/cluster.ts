@@ -30,7 +30,8 @@ export class TestCluster {
       const key = join(dir, `${name}.key`)
       const { peerId } = await createKeyFile(key)
       peers.push({ name, id: peerId, key, trusted: i <= trusted, process: undefined })
-      if (i <= trusted) addrs.push(`/ip4/127.0.0.1/tcp/${await freePort()}`)
+      // The last trusted peer listens on WebSockets only, so some Raft traffic crosses that transport.
+      if (i <= trusted) addrs.push(`/ip4/127.0.0.1/tcp/${await freePort()}${i === trusted && trusted > 1 ? '/ws' : ''}`)
     }
     const clientKey = join(dir, 'client.key')
     const client = await createKeyFile(clientKey)
@@ -47,10 +48,11 @@ export class TestCluster {
     return this.peers.find((p) => p.name === name)!
   }
 
-  /** Trusted peers keep the queue and run no handlers; workers run the fixture handlers. */
-  async start(name: string, extra: string[] = []): Promise<RunningPeer> {
+  /** Trusted peers keep the queue and, unless `trustedWork`, run no handlers; workers run the fixture handlers. */
+  async start(name: string, extra: string[] = [], trustedWork = false): Promise<RunningPeer> {
     const peer = this.peer(name)
-    const args = peer.trusted ? ['--no-work', ...extra] : ['--jobs', FIXTURE_JOBS, '--concurrency', '4', ...extra]
+    const work = ['--jobs', FIXTURE_JOBS, '--concurrency', '4']
+    const args = peer.trusted && !trustedWork ? ['--no-work', ...extra] : [...work, ...extra]
     peer.process = await spawnPeer({ registry: this.registry, key: peer.key, data: join(this.dir, 'data', name), cwd: this.dir, args })
     return peer.process
   }
@@ -68,6 +70,11 @@ export class TestCluster {
 
   async stopAll(): Promise<void> {
     await Promise.all(this.peers.map((p) => this.kill(p.name, 'SIGTERM')))
+  }
+
+  /** Each peer's recent output, for the report of a failed test. */
+  dump(): string {
+    return this.peers.map((p) => `--- ${p.name} (${p.id})\n${(p.process?.output() ?? '(not running)').split('\n').slice(-20).join('\n')}`).join('\n')
   }
 
   nameOf(id: string | null | undefined): string | undefined {

@@ -19,7 +19,8 @@ export const peerOptionHelp = `  --registry <src>     registry file or https:// 
   --queue <name>       queue to serve (may be left out when the registry has one)
   --listen <multiaddr> address to listen on, repeatable (default: this peer's addrs in the registry)
   --jobs <dir>         handler modules to bundle and run (default: ./jobs when it exists)
-  --data <dir>         where the write-ahead log and snapshots live
+  --data <dir>         where the write-ahead log and snapshots live (each peer keeps
+                       <dir>/<queue>/<peer id>, so peers can share one directory)
   --concurrency <n>    handler threads (default: one per core)
   --no-work            keep the queue but run no handlers here`
 

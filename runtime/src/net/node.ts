@@ -8,6 +8,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub'
 import type { PrivateKey } from '@libp2p/interface'
+import { PeerqueueError, errorMessage } from '../errors.js'
 
 export interface NodeOptions {
   readonly privateKey: PrivateKey
@@ -27,12 +28,17 @@ export async function createPeerNode(options: NodeOptions): Promise<PeerNode> {
         pubsub: gossipsub({ globalSignaturePolicy: StrictSign, allowPublishToZeroTopicPeers: true, emitSelf: false }),
       }
     : { identify: identify() }
-  return (await createLibp2p({
-    privateKey: options.privateKey,
-    addresses: { listen: [...options.listen] },
-    transports: [tcp(), webSockets()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services,
-  })) as PeerNode
+  try {
+    return (await createLibp2p({
+      privateKey: options.privateKey,
+      addresses: { listen: [...options.listen] },
+      transports: [tcp(), webSockets()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services,
+    })) as PeerNode
+  } catch (err) {
+    const detail = errorMessage(err).split('\n').find((line) => line.includes('/ip')) ?? errorMessage(err)
+    throw new PeerqueueError('E_LISTEN', `cannot listen on ${options.listen.join(', ')}: ${detail.trim()} (is another peer using the port?)`)
+  }
 }

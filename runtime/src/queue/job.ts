@@ -43,6 +43,8 @@ export interface JobRecord {
   attempt: number
   runAt: number
   lease: Lease | undefined
+  /** The worker of the latest attempt, kept after the job finishes. */
+  worker: string | undefined
   progress: number | undefined
   result: string | undefined
   error: JobError | undefined

@@ -180,6 +180,7 @@ export class QueueStateMachine {
       attempt: 0,
       runAt: time + spec.delayMs,
       lease: undefined,
+      worker: undefined,
       progress: undefined,
       result: undefined,
       error: undefined,
@@ -211,6 +212,7 @@ export class QueueStateMachine {
       }
       job.attempt += 1
       job.lease = { worker: command.worker, attempt: job.attempt, expiresAt }
+      job.worker = command.worker
       job.error = undefined
       this.transition(job, 'leased', time)
       granted.push({ jobId: job.id, name: job.name, payload: job.payload, attempt: job.attempt, timeoutMs: job.timeoutMs, expiresAt })

@@ -8,6 +8,8 @@ export interface JobView {
   readonly attempt: number
   readonly maxAttempts: number
   readonly priority: number
+  /** The worker of the latest attempt (peer id / run), if any. */
+  readonly worker: string | null
   readonly progress: number | null
   /** superjson text of the handler's return value, once completed. */
   readonly result: string | null
@@ -26,6 +28,7 @@ export function viewOf(job: JobRecord): JobView {
     attempt: job.attempt,
     maxAttempts: job.retry.maxAttempts,
     priority: job.priority,
+    worker: job.worker ?? null,
     progress: job.progress ?? null,
     result: job.result ?? null,
     error: job.error ?? null,
