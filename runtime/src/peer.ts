@@ -124,7 +124,7 @@ export class Peer {
         group,
         scheduler: group ? new Scheduler(group, onError) : undefined,
         work: group ? new WorkService(group, queue) : undefined,
-        link: mode === 'solo' ? undefined : new LeaderLink(node, queue.trustedPeers),
+        link: mode === 'solo' ? undefined : new LeaderLink(node, queue.trustedPeers, mode === 'worker'),
         workerId: `${identity.peerId}/${randomUUID().slice(0, 8)}`,
         unlock,
       }

@@ -20,6 +20,8 @@ export class LeaderLink {
   constructor(
     private readonly node: PeerNode,
     private readonly trusted: readonly TrustedPeer[],
+    /** Hang up on trusted peers that turn out not to lead. Off on trusted peers, whose connections to each other carry Raft. */
+    private readonly hangUpOthers = true,
   ) {}
 
   /** A leader heard of elsewhere (a gossipsub announcement): tried first next time. */
@@ -78,7 +80,7 @@ export class LeaderLink {
       }
       await rpc?.close().catch(() => undefined)
       // Keep few connections: hang up on trusted peers that are not the leader.
-      await this.node.hangUp(peerIdFromString(peer.id)).catch(() => undefined)
+      if (this.hangUpOthers) await this.node.hangUp(peerIdFromString(peer.id)).catch(() => undefined)
     }
     if (lastError && this.hint === undefined) {
       throw new PeerqueueError('E_UNREACHABLE', `no trusted peer of the queue answered (${this.trusted.length} tried): ${lastError instanceof Error ? lastError.message : String(lastError)}`)

@@ -35,6 +35,8 @@ export class QueueStateMachine {
   private finished: string[] = []
   private finishedHead = 0
   private counts = new Map<JobState, number>()
+  /** Jobs leased to each worker, so a worker's leases are found without a scan. */
+  private byWorker = new Map<string, Set<string>>()
   private listeners: StateListener[] = []
   private nextSeq = 1
   appliedIndex = 0
@@ -83,13 +85,11 @@ export class QueueStateMachine {
   }
 
   leasesOf(worker: string): JobRecord[] {
-    return [...this.jobs.values()].filter((job) => job.lease?.worker === worker)
+    return [...(this.byWorker.get(worker) ?? [])].map((id) => this.jobs.get(id)!)
   }
 
   workersWithLeases(): Set<string> {
-    const workers = new Set<string>()
-    for (const job of this.jobs.values()) if (job.lease) workers.add(job.lease.worker)
-    return workers
+    return new Set(this.byWorker.keys())
   }
 
   deadJobIds(): string[] {
@@ -112,6 +112,7 @@ export class QueueStateMachine {
     this.finished = []
     this.finishedHead = 0
     this.counts = new Map()
+    this.byWorker = new Map()
     this.appliedIndex = snapshot.appliedIndex
     this.nextSeq = snapshot.nextSeq
     const finished = snapshot.jobs.filter((j) => FINAL_STATES.has(j.state)).sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0))
@@ -258,12 +259,8 @@ export class QueueStateMachine {
   }
 
   private release(worker: string, time: number): string[] {
-    const released: string[] = []
-    for (const job of this.jobs.values()) {
-      if (job.state !== 'leased' || job.lease?.worker !== worker) continue
-      this.expireLease(job, `the worker ${worker} left`, time)
-      released.push(job.id)
-    }
+    const released = [...(this.byWorker.get(worker) ?? [])]
+    for (const id of released) this.expireLease(this.jobs.get(id)!, `the worker ${worker} left`, time)
     return released
   }
 
@@ -316,6 +313,7 @@ export class QueueStateMachine {
 
   private transition(job: JobRecord, state: JobState, time: number): void {
     const previous = job.state
+    if (previous === 'leased' && job.lease) this.unindexLease(job.lease.worker, job.id)
     this.counts.set(previous, (this.counts.get(previous) ?? 0) - 1)
     this.counts.set(state, (this.counts.get(state) ?? 0) + 1)
     job.state = state
@@ -331,7 +329,18 @@ export class QueueStateMachine {
     this.notify(job, previous)
   }
 
+  private unindexLease(worker: string, jobId: string): void {
+    const held = this.byWorker.get(worker)
+    held?.delete(jobId)
+    if (held?.size === 0) this.byWorker.delete(worker)
+  }
+
   private index(job: JobRecord): void {
+    if (job.state === 'leased' && job.lease) {
+      const held = this.byWorker.get(job.lease.worker) ?? new Set<string>()
+      held.add(job.id)
+      this.byWorker.set(job.lease.worker, held)
+    }
     const version = this.version(job.id)
     if (job.state === 'queued') this.ready.push({ priority: job.priority, seq: job.seq, jobId: job.id, version })
     else if (job.state === 'delayed' || job.state === 'retry-wait') this.waiting.push({ at: job.runAt, jobId: job.id, version })

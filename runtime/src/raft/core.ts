@@ -23,6 +23,7 @@ export class RaftCore {
   membership: Membership
   readonly log = new RaftLog()
 
+  private ticks = 0
   private electionElapsed = 0
   private heartbeatElapsed = 0
   private randomizedTimeout = 0
@@ -60,7 +61,8 @@ export class RaftCore {
   /** The leader's view of each member (empty on followers): how far its log matches, and whether it answered lately. */
   followers(): { id: NodeId; match: number; active: boolean; learner: boolean }[] {
     if (this.role !== 'leader') return []
-    return [...this.progress].map(([id, pr]) => ({ id, match: id === this.id ? this.log.lastIndex() : pr.match, active: id === this.id || pr.recentActive, learner: pr.learner }))
+    const alive = (pr: Progress) => this.ticks - pr.lastHeard <= this.config.electionTicks
+    return [...this.progress].map(([id, pr]) => ({ id, match: id === this.id ? this.log.lastIndex() : pr.match, active: id === this.id || alive(pr), learner: pr.learner }))
   }
 
   hardState(): HardState {
@@ -69,6 +71,7 @@ export class RaftCore {
 
   /** One unit of logical time: elections for followers, heartbeats and check-quorum for leaders. */
   tick(): void {
+    this.ticks += 1
     if (this.role === 'leader') this.tickLeader()
     else this.tickElection()
   }
@@ -434,6 +437,7 @@ export class RaftCore {
   private stepLeader(m: Message): void {
     const pr = this.progress.get(m.from)
     if (!pr) return
+    pr.lastHeard = this.ticks
     switch (m.type) {
       case 'appendResp':
         pr.recentActive = true
@@ -589,6 +593,7 @@ export class RaftCore {
 
   private addProgress(id: NodeId): void {
     const pr = new Progress(this.log.lastIndex() + 1, this.membership.learners.includes(id), this.config.maxInflightMessages)
+    pr.lastHeard = this.ticks
     if (id === this.id) pr.match = this.log.lastIndex()
     this.progress.set(id, pr)
   }

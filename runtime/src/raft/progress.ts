@@ -13,6 +13,8 @@ export class Progress {
   pendingSnapshot = 0
   /** Heard from since the last check-quorum round. */
   recentActive = true
+  /** The leader's tick count when this member last answered. */
+  lastHeard = 0
   /** Last index of each append in flight, oldest first. */
   private inflight: number[] = []
 

@@ -18,7 +18,7 @@ const worker = z.string().min(1).max(200)
 const errorShape = z.strictObject({ name: z.string().max(200), message: z.string().max(10_000), retryable: z.boolean() })
 
 const requests = {
-  'work.lease': z.strictObject({ worker, count: z.int().min(1).max(1000), exclude: z.array(z.string().max(128)).max(1000), waitMs: z.int().min(0).max(MAX_LEASE_WAIT_MS).default(0), capacity: z.int().min(0).max(100_000) }),
+  'work.lease': z.strictObject({ worker, count: z.int().min(1).max(1000), exclude: z.array(z.string().max(128)).max(1000), running: z.array(z.string().max(128)).max(100_000).default([]), waitMs: z.int().min(0).max(MAX_LEASE_WAIT_MS).default(0), capacity: z.int().min(0).max(100_000) }),
   'work.renew': z.strictObject({ worker, jobs: z.array(leaseRef).max(10_000) }),
   'work.complete': z.strictObject({ worker, job: leaseRef, result: z.string() }),
   'work.fail': z.strictObject({ worker, job: leaseRef, error: errorShape }),
@@ -67,7 +67,7 @@ export class WorkService {
       case 'work.lease': {
         const r = parseRequest(requests['work.lease'], params, method)
         this.own(r.worker, caller)
-        return this.lease(r.worker, r.count, r.exclude, r.waitMs, r.capacity)
+        return this.lease(r.worker, r.count, r.exclude, r.running, r.waitMs, r.capacity)
       }
       case 'work.renew': {
         const r = parseRequest(requests['work.renew'], params, method)
@@ -107,9 +107,15 @@ export class WorkService {
     }
   }
 
-  private async lease(worker: string, count: number, exclude: string[], waitMs: number, capacity: number): Promise<GrantedLease[]> {
+  private async lease(worker: string, count: number, exclude: string[], running: string[], waitMs: number, capacity: number): Promise<GrantedLease[]> {
     const seen = this.workers.get(worker)
     this.workers.set(worker, { id: worker, capacity, running: seen?.running ?? 0, lastSeen: Date.now() })
+    // Leases this worker holds but does not run: an earlier answer was lost on the way. Hand them over again.
+    const known = new Set(running)
+    const lost = this.group.state.leasesOf(worker).filter((job) => !known.has(job.id) && job.lease)
+    if (lost.length > 0) {
+      return lost.map((job) => ({ jobId: job.id, name: job.name, payload: job.payload, attempt: job.attempt, timeoutMs: job.timeoutMs, expiresAt: job.lease!.expiresAt }))
+    }
     if (!this.group.state.hasReady() && waitMs > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, waitMs)

@@ -83,7 +83,7 @@ export class Executor {
         this.requested += free
         let leases: GrantedLease[] = []
         try {
-          leases = await this.options.source.lease(free, this.namesAtLimit())
+          leases = await this.options.source.lease(free, this.namesAtLimit(), [...this.running.keys()])
         } finally {
           this.requested -= free
         }
@@ -120,6 +120,7 @@ export class Executor {
   }
 
   private start(lease: GrantedLease): void {
+    if (this.running.has(lease.jobId)) return
     this.running.set(lease.jobId, lease)
     const done = this.execute(lease).finally(() => {
       this.finished.delete(done)

@@ -9,8 +9,8 @@ const LEASE_WAIT_MS = 1_000
 
 export function remoteWorkSource(link: LeaderLink, worker: string, capacity: () => number): WorkSource {
   return {
-    async lease(count, exclude) {
-      return (await link.call('work.lease', { worker, count, exclude, waitMs: LEASE_WAIT_MS, capacity: capacity() })) as GrantedLease[]
+    async lease(count, exclude, running) {
+      return (await link.call('work.lease', { worker, count, exclude, running, waitMs: LEASE_WAIT_MS, capacity: capacity() })) as GrantedLease[]
     },
     async renew(jobs) {
       if (jobs.length === 0) return []

@@ -6,7 +6,7 @@ import type { WorkSource } from './work-source.js'
 export function routedWorkSource(group: ConsensusGroup, local: WorkSource, remote: WorkSource): WorkSource {
   const pick = () => (group.isLeader() ? local : remote)
   return {
-    lease: (count, exclude) => pick().lease(count, exclude),
+    lease: (count, exclude, running) => pick().lease(count, exclude, running),
     renew: (jobs) => pick().renew(jobs),
     complete: (job, result) => pick().complete(job, result),
     fail: (job, error) => pick().fail(job, error),

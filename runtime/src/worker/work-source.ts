@@ -5,7 +5,11 @@ import type { JobError } from '../queue/job.js'
 import type { ConsensusGroup } from '../raft/group.js'
 
 export interface WorkSource {
-  lease(count: number, exclude: readonly string[]): Promise<GrantedLease[]>
+  /**
+   * Up to `count` leases. `running` lists the jobs the worker runs now, so a leader that granted
+   * leases whose answer never arrived can hand them over again instead of letting them expire.
+   */
+  lease(count: number, exclude: readonly string[], running: readonly string[]): Promise<GrantedLease[]>
   /** Extends the leases; returns the jobs whose lease is gone (cancelled, expired, given to another worker). */
   renew(jobs: readonly LeaseRef[]): Promise<string[]>
   complete(job: LeaseRef, result: string): Promise<boolean>
@@ -20,6 +24,8 @@ export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs =
   const accepted = (result: ApplyResult | undefined) => result?.type === 'fenced' && result.accepted
   return {
     async lease(count, exclude) {
+      // Nothing to lease: say so without writing an entry to the log.
+      if (!group.state.hasReady()) return []
       const [result] = await group.propose([{ type: 'lease', worker, count, leaseMs, exclude }])
       return result?.type === 'lease' ? [...result.leases] : []
     },
