@@ -1,7 +1,7 @@
-// npm run demo: scaffolds a queue project with create-queue, starts a real trusted peer as a
-// child process (libp2p on 127.0.0.1, a durable log, a Piscina pool), submits jobs through the
-// typed client, prints their results and the queue's status, then restarts the peer to show
-// that finished jobs are still on disk.
+// npm run demo: scaffolds a queue project with create-queue, starts three trusted peers (a Raft
+// group over libp2p on 127.0.0.1) and one worker peer as child processes, submits jobs through
+// the typed client and prints their results, then kills the leader with SIGKILL in the middle of
+// a batch and shows that another peer takes over and every job still finishes.
 import { spawn } from 'node:child_process'
 import { rm, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -13,44 +13,66 @@ const work = join(repo, '.data', 'demo')
 const project = join(work, 'my-queue')
 const cli = join(repo, 'runtime', 'dist', 'cli', 'main.js')
 const say = (line) => console.log(`demo: ${line}`)
+const peers = new Map()
+const peerIds = new Map()
 
 await rm(work, { recursive: true, force: true })
 await mkdir(work, { recursive: true })
-const port = await freePort()
-say(`scaffolding ${project} with create-queue`)
-await run(process.execPath, [join(repo, 'create-queue', 'dist', 'main.js'), 'my-queue', '--yes', '--base-port', String(port), '--link', repo], work)
+const port = await freeRange(3)
+say(`scaffolding ${project} with create-queue (3 trusted peers)`)
+await run(process.execPath, [join(repo, 'create-queue', 'dist', 'main.js'), 'my-queue', '--yes', '--trusted', '3', '--base-port', String(port), '--link', repo], work)
+await run(process.execPath, [cli, 'keygen', '--out', 'keys/worker-1.key'], project)
 
-let peer = await startPeer()
-const queue = await connect({ registry: join(project, 'registry.yaml') })
 try {
-  const names = ['Ada', 'Grace', 'Edsger', 'Barbara', 'Donald', 'Frances', 'John', 'Leslie', 'Margaret', 'Tony']
-  const started = performance.now()
-  const jobs = await queue.enqueueMany(names.map((name) => ({ job: 'hello', payload: { name } })))
-  say(`enqueued ${jobs.length} jobs (each stored durably before enqueue returned)`)
-  for (const job of jobs) {
-    const result = await job.result({ timeoutMs: 30_000 })
-    say(`  ${job.id.slice(0, 8)}  ${result.greeting}`)
-  }
-  say(`all ${jobs.length} results in ${(performance.now() - started).toFixed(0)} ms`)
-  await queue.enqueue('hello', { name: '' }).catch((err) => say(`a bad payload is refused: ${err.code}: ${err.message}`))
-} finally {
-  await queue.close()
-}
-await printStatus()
-say('restarting the peer: the log and snapshot on disk bring every job back')
-peer.kill('SIGTERM')
-await new Promise((resolve) => peer.once('exit', resolve))
-peer = await startPeer()
-await printStatus()
-peer.kill('SIGTERM')
-await new Promise((resolve) => peer.once('exit', resolve))
-say('done')
+  await Promise.all(['peer-1', 'peer-2', 'peer-3'].map((name) => startPeer(name)))
+  await startPeer('worker-1')
+  const queue = await connect({ registry: join(project, 'registry.yaml') })
+  try {
+    const names = ['Ada', 'Grace', 'Edsger', 'Barbara', 'Donald', 'Frances', 'John', 'Leslie', 'Margaret', 'Tony']
+    let started = performance.now()
+    const jobs = await queue.enqueueMany(names.map((name) => ({ job: 'hello', payload: { name } })))
+    say(`enqueued ${jobs.length} jobs (each on disk at a majority of the trusted peers before enqueue returned)`)
+    for (const job of jobs) {
+      const result = await job.result({ timeoutMs: 30_000 })
+      say(`  ${job.id.slice(0, 8)}  ${result.greeting}`)
+    }
+    say(`all ${jobs.length} results in ${(performance.now() - started).toFixed(0)} ms`)
+    await queue.enqueue('hello', { name: '' }).catch((err) => say(`a bad payload is refused: ${err.code}: ${err.message}`))
+    await printStatus()
 
-async function startPeer() {
-  const child = spawn(process.execPath, [cli, 'start', '--key', 'keys/peer-1.key'], { cwd: project, stdio: ['ignore', 'pipe', 'inherit'] })
+    const leader = await leaderName()
+    say(`enqueueing 200 more jobs and killing the leader (${leader}) with SIGKILL halfway`)
+    started = performance.now()
+    const more = []
+    for (let batch = 0; batch < 8; batch++) {
+      if (batch === 4) {
+        peers.get(leader).kill('SIGKILL')
+        say(`  killed ${leader}`)
+      }
+      more.push(...(await queue.enqueueMany(Array.from({ length: 25 }, (_, i) => ({ job: 'hello', payload: { name: `n${batch * 25 + i}` } })))))
+    }
+    const results = await Promise.all(more.map((job) => job.result({ timeoutMs: 60_000 })))
+    say(`all ${results.length} finished in ${(performance.now() - started).toFixed(0)} ms; new leader: ${await leaderName()}`)
+    await startPeer(leader)
+    say(`restarted ${leader}; it catches up from the others`)
+    await new Promise((r) => setTimeout(r, 1000))
+    await printStatus()
+  } finally {
+    await queue.close()
+  }
+} finally {
+  for (const child of peers.values()) child.kill('SIGTERM')
+  await Promise.all([...peers.values()].map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : undefined)))
+}
+say('done')
+process.exit(0)
+
+async function startPeer(name) {
+  const child = spawn(process.execPath, [cli, 'start', '--key', `keys/${name}.key`], { cwd: project, stdio: ['ignore', 'pipe', 'inherit'] })
+  peers.set(name, child)
   let output = ''
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the peer did not start:\n${output}`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), 30_000)
     child.stdout.on('data', (chunk) => {
       output += chunk
       if (output.includes('peerqueue: ready')) {
@@ -58,10 +80,17 @@ async function startPeer() {
         resolve()
       }
     })
-    child.once('exit', (code) => reject(new Error(`the peer exited with ${code}:\n${output}`)))
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${output}`)))
   })
-  for (const line of output.trim().split('\n')) say(`peer> ${line}`)
-  return child
+  peerIds.set(name, /peerqueue: peer (\S+),/.exec(output)?.[1])
+  say(`${name}> ${output.split('\n')[0]}`)
+}
+
+async function leaderName() {
+  const { stdout } = await run(process.execPath, [cli, 'status', '--json'], project)
+  const leader = JSON.parse(stdout).leader
+  for (const [name, id] of peerIds) if (id === leader) return name
+  return leader
 }
 
 async function printStatus() {
@@ -78,13 +107,20 @@ function run(command, args, cwd) {
   })
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
+/** `count` consecutive free ports on 127.0.0.1, for the trusted peers' addresses. */
+async function freeRange(count) {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000)
+    const ok = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)))
+    if (ok.every(Boolean)) return base
+  }
+  throw new Error('no free ports found')
+}
+
+function isFree(port) {
+  return new Promise((resolve) => {
     const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
 }

@@ -16,6 +16,8 @@ export class LeaderLink {
   private rpc: RpcClient | undefined
   private leader: string | undefined
   private hint: string | undefined
+  /** One search for the leader at a time, shared by every request that needs it. */
+  private searching: Promise<RpcClient> | undefined
 
   constructor(
     private readonly node: PeerNode,
@@ -38,11 +40,14 @@ export class LeaderLink {
     const deadline = Date.now() + retryMs
     let delay = 50
     for (;;) {
+      let used: RpcClient | undefined
       try {
-        return await (await this.connection()).call(method, params, answerWithinMs(method, params))
+        used = await this.connection()
+        return await used.call(method, params, answerWithinMs(method, params))
       } catch (err) {
         if (!isPeerqueueError(err) || !RETRYABLE.has(err.code) || Date.now() + delay > deadline) throw err
-        await this.forget()
+        // Drop the channel only if no one replaced it meanwhile.
+        if (used === undefined || used === this.rpc) await this.forget()
         await new Promise((r) => setTimeout(r, delay))
         delay = Math.min(delay * 2, 1_000)
       }
@@ -60,8 +65,15 @@ export class LeaderLink {
     await rpc?.close().catch(() => undefined)
   }
 
-  private async connection(): Promise<RpcClient> {
-    if (this.rpc && !this.rpc.closed) return this.rpc
+  private connection(): Promise<RpcClient> {
+    if (this.rpc && !this.rpc.closed) return Promise.resolve(this.rpc)
+    this.searching ??= this.search().finally(() => {
+      this.searching = undefined
+    })
+    return this.searching
+  }
+
+  private async search(): Promise<RpcClient> {
     const order = [...this.trusted].sort((a, b) => Number(b.id === this.hint) - Number(a.id === this.hint) || Math.random() - 0.5)
     let lastError: unknown
     for (const peer of order) {
