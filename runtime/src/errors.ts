@@ -22,11 +22,9 @@ export type ErrorCode =
   | 'E_TIMEOUT'
   | 'E_PROTOCOL'
   | 'E_LOG_CORRUPT'
-  | 'E_GROUP_UNSUPPORTED'
   | 'E_DATA_LOCKED'
   | 'E_NOT_LEADER'
   | 'E_CONF_PENDING'
-  | 'E_NO_QUORUM'
   | 'E_INTERNAL'
 
 export class PeerqueueError extends Error {

@@ -8,7 +8,7 @@ import type { PeerNode } from '../net/node.js'
 import { RpcClient } from '../net/rpc.js'
 import type { TrustedPeer } from '../registry/schema.js'
 
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['E_NOT_LEADER', 'E_UNREACHABLE', 'E_CLOSED', 'E_NO_QUORUM'])
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['E_NOT_LEADER', 'E_UNREACHABLE', 'E_CLOSED'])
 export const DEFAULT_RETRY_MS = 30_000
 const PROBE_TIMEOUT_MS = 2_000
 

@@ -26,7 +26,8 @@ export interface Lease {
   readonly expiresAt: number
 }
 
-export interface JobRecord {
+/** A job as the leader proposes it: everything the state machine needs, decided up front. */
+export interface NewJob {
   readonly id: string
   readonly name: string
   /** superjson text; the state machine never looks inside. */
@@ -35,6 +36,10 @@ export interface JobRecord {
   readonly idempotencyKey: string | undefined
   readonly retry: RetryPolicy
   readonly timeoutMs: number
+  readonly delayMs: number
+}
+
+export interface JobRecord extends Omit<NewJob, 'delayMs'> {
   /** Order of submission, the tie-breaker between equal priorities. */
   readonly seq: number
   readonly enqueuedAt: number
@@ -50,18 +55,6 @@ export interface JobRecord {
   error: JobError | undefined
   updatedAt: number
   finishedAt: number | undefined
-}
-
-/** A job as the leader proposes it: everything the state machine needs, decided up front. */
-export interface NewJob {
-  readonly id: string
-  readonly name: string
-  readonly payload: string
-  readonly priority: number
-  readonly idempotencyKey: string | undefined
-  readonly retry: RetryPolicy
-  readonly timeoutMs: number
-  readonly delayMs: number
 }
 
 /** What a client may set per job; unset fields come from the handler's definition. */
