@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'E_REGISTRY_UNREADABLE'
   | 'E_KEY_MISSING'
   | 'E_KEY_INVALID'
+  | 'E_KEY_INSECURE'
   | 'E_KEY_EXISTS'
   | 'E_USAGE'
   | 'E_QUEUE_UNKNOWN'

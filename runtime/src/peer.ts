@@ -42,6 +42,8 @@ export interface PeerOptions {
   readonly concurrency?: number
   /** Run handlers on this peer (default true). */
   readonly work?: boolean
+  /** Accept a key file that other users can read. */
+  readonly allowInsecureKey?: boolean
   /** Dev mode: act as a one-member group whatever the registry lists, and rebuild on jobs/ changes. */
   readonly dev?: boolean
   readonly log?: (line: string) => void
@@ -98,7 +100,7 @@ export class Peer {
     const log = options.log ?? (() => undefined)
     const registry = await loadRegistry(options.registry)
     const queue = selectQueue(registry, options.queue, options.registry)
-    const identity = await readKeyFile(options.keyFile)
+    const identity = await readKeyFile(options.keyFile, { allowInsecure: options.allowInsecureKey })
     const trusted = queue.trustedPeers.find((p) => p.id === identity.peerId)
     const mode: PeerMode = options.dev || (trusted && queue.trustedPeers.length === 1) ? 'solo' : trusted ? 'raft' : 'worker'
     if (mode === 'worker' && (options.work === false || !options.jobsDir)) {

@@ -1,10 +1,10 @@
 // The queue-runtime command line as an operator meets it: help, keys, and clear errors.
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeProject, runCli, startPeer, stopPeer, type Project, type RunningPeer } from '../helpers/project.js'
 
-const COMMANDS = ['start', 'dev', 'keygen', 'enqueue', 'status', 'job', 'cancel', 'redrive']
+const COMMANDS = ['start', 'dev', 'keygen', 'enqueue', 'status', 'job', 'cancel', 'redrive', 'registry']
 
 describe('queue-runtime without a running peer', () => {
   it('prints help for the tool and for every command', async () => {
@@ -46,7 +46,7 @@ describe('queue-runtime without a running peer', () => {
     expect(missing.stderr).toContain('E_KEY_MISSING')
     expect(missing.stderr).toContain('queue-runtime keygen --out')
     const garbage = join(project.dir, 'garbage.key')
-    await writeFile(garbage, 'this is not a key\n')
+    await writeFile(garbage, 'this is not a key\n', { mode: 0o600 })
     const bad = await runCli(['start', '--registry', project.registry, '--key', garbage])
     expect(bad.stderr).toContain('E_KEY_INVALID')
   })
@@ -60,6 +60,33 @@ describe('queue-runtime without a running peer', () => {
     expect(result.stderr).toMatch(/E_REGISTRY_INVALID: invalid registry:\n.*registry\.yaml:\d+:\d+ queues\[0\].*colour/)
     const missing = await runCli(['status', '--registry', join(project.dir, 'missing.yaml')])
     expect(missing.stderr).toContain('E_REGISTRY_UNREADABLE')
+  })
+
+  it('checks a registry: a summary when valid, every problem with its place when not', async () => {
+    const project = await makeProject()
+    const good = await runCli(['registry', 'check', project.registry])
+    expect(good.code).toBe(0)
+    expect(good.stdout).toContain('valid (schema version 1), 1 queue(s)')
+    expect(good.stdout).toContain(project.peerId)
+    const json = JSON.parse((await runCli(['registry', 'check', project.registry, '--json'])).stdout)
+    expect(json.queues[0].limits.maxPayloadBytes).toBe(4096)
+    const text = await readFile(project.registry, 'utf8')
+    await writeFile(project.registry, text.replace(project.peerId, 'QmNotAPeer').replace('e2e-test', 'has spaces'))
+    const bad = await runCli(['registry', 'check', project.registry])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toMatch(/registry\.yaml:\d+:\d+ queues\[0\]\.rendezvous: /)
+    expect(bad.stderr).toMatch(/registry\.yaml:\d+:\d+ queues\[0\]\.trustedPeers\[0\]\.id: not a valid Ed25519 peer id/)
+  })
+
+  it('refuses a key file other users can read, unless told to accept it', async () => {
+    const project = await makeProject()
+    await chmod(project.peerKey, 0o644)
+    const refused = await runCli(['start', '--registry', project.registry, '--key', project.peerKey])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('E_KEY_INSECURE')
+    expect(refused.stderr).toContain(`chmod 600 ${project.peerKey}`)
+    const accepted = await startPeer(project, ['--allow-insecure-key'])
+    expect(await stopPeer(accepted)).toBe(0)
   })
 
   it('says when no trusted peer can be reached', async () => {

@@ -7,10 +7,11 @@ import { enqueue } from './enqueue.js'
 import { job } from './job.js'
 import { keygen } from './keygen.js'
 import { redrive } from './redrive.js'
+import { registry } from './registry.js'
 import { start } from './start.js'
 import { status } from './status.js'
 
-const commands: readonly CliCommand[] = [start, dev, keygen, enqueue, status, job, cancel, redrive]
+const commands: readonly CliCommand[] = [start, dev, keygen, enqueue, status, job, cancel, redrive, registry]
 
 const overview = `Usage: queue-runtime <command> [options]
 

@@ -13,6 +13,7 @@ export const peerOptionSpec: OptionSpec = {
   data: { type: 'string' },
   concurrency: { type: 'string' },
   'no-work': { type: 'boolean' },
+  'allow-insecure-key': { type: 'boolean' },
 }
 
 export const peerOptionHelp = `  --registry <src>     registry file or https:// URL (default: ./registry.yaml)
@@ -22,7 +23,8 @@ export const peerOptionHelp = `  --registry <src>     registry file or https:// 
   --data <dir>         where the write-ahead log and snapshots live (each peer keeps
                        <dir>/<queue>/<peer id>, so peers can share one directory)
   --concurrency <n>    handler threads (default: one per core)
-  --no-work            keep the queue but run no handlers here`
+  --no-work            keep the queue but run no handlers here
+  --allow-insecure-key accept a key file that other users can read`
 
 type Values = Record<string, string | boolean | string[] | undefined>
 
@@ -39,6 +41,7 @@ export function peerOptions(values: Values, defaults: { key?: string; data: stri
     dataDir: str(values.data) ?? defaults.data,
     concurrency,
     work: values['no-work'] !== true,
+    allowInsecureKey: values['allow-insecure-key'] === true,
     dev: defaults.dev,
     log: (line) => process.stdout.write(`${line}\n`),
   }

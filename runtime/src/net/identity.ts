@@ -31,11 +31,18 @@ export async function createKeyFile(path: string): Promise<Identity> {
   return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() }
 }
 
-export async function readKeyFile(path: string): Promise<Identity> {
+export interface ReadKeyOptions {
+  /** Accept a key file that others may read (for example on a filesystem without permissions). */
+  readonly allowInsecure?: boolean
+}
+
+export async function readKeyFile(path: string, options: ReadKeyOptions = {}): Promise<Identity> {
   let text: string
   try {
+    if (!options.allowInsecure) await refuseShared(path)
     text = await readFile(path, 'utf8')
   } catch (err) {
+    if (err instanceof PeerqueueError) throw err
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT') {
       throw new PeerqueueError('E_KEY_MISSING', `key file ${path} does not exist (create one with: queue-runtime keygen --out ${path})`)
@@ -56,5 +63,16 @@ export async function keyFileExists(path: string): Promise<boolean> {
     return (await stat(path)).isFile()
   } catch {
     return false
+  }
+}
+
+/** Whoever can read a key can act as its peer, so a key others can read is refused. */
+async function refuseShared(path: string): Promise<void> {
+  const mode = (await stat(path)).mode & 0o777
+  if ((mode & 0o077) !== 0 && process.platform !== 'win32') {
+    throw new PeerqueueError(
+      'E_KEY_INSECURE',
+      `key file ${path} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${path} (or pass --allow-insecure-key)`,
+    )
   }
 }
