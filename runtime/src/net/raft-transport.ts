@@ -5,6 +5,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
 import type { Connection, Stream } from '@libp2p/interface'
+import { isMessage } from '../raft/message-check.js'
 import type { Message, NodeId } from '../raft/types.js'
 import type { Transport } from '../raft/transport.js'
 import { MAX_FRAME_BYTES } from './frames.js'
@@ -108,8 +109,8 @@ export class Libp2pRaftTransport implements Transport {
       for (;;) {
         const batch = JSON.parse(decoder.decode((await lp.read()).subarray())) as unknown
         if (!Array.isArray(batch)) throw new Error('a frame must hold an array of messages')
-        for (const message of batch as Message[]) {
-          if (message?.from !== sender || message.group !== group) continue
+        for (const message of batch as unknown[]) {
+          if (!isMessage(message) || message.from !== sender || message.group !== group) continue
           receive(message)
         }
       }
