@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'E_PAYLOAD_TOO_LARGE'
   | 'E_QUEUE_FULL'
   | 'E_NOT_ALLOWED'
+  | 'E_RATE_LIMITED'
   | 'E_HANDLERS_INVALID'
   | 'E_UNREACHABLE'
   | 'E_LISTEN'

@@ -207,7 +207,8 @@ export class Peer {
       status: () => this.status(),
       work: this.parts.work!,
     })
-    await serveRpc(node, service.handle)
+    const perSecond = queue.limits.maxRequestsPerSecond
+    await serveRpc(node, service.handle, { perSecond, burst: 2 * perSecond })
   }
 
   /** A worker peer joins the gossip mesh through one trusted peer; its lease link may reuse that connection. */

@@ -35,7 +35,7 @@ function summary(source: string, registry: Registry): string {
       ...q.trustedPeers.map((p) => `    ${p.id}  ${p.addrs.join(' ')}`),
       `  submitters   ${who(q.submitters)}`,
       `  workers      ${who(q.workers)}`,
-      `  limits       payload ${q.limits.maxPayloadBytes} B, result ${q.limits.maxResultBytes} B, ${q.limits.maxQueuedJobs} unfinished jobs`,
+      `  limits       payload ${q.limits.maxPayloadBytes} B, result ${q.limits.maxResultBytes} B, ${q.limits.maxQueuedJobs} unfinished jobs, ${q.limits.maxRequestsPerSecond} requests/s per peer`,
     )
   }
   return lines.join('\n') + '\n'

@@ -8,7 +8,8 @@ import type { PeerNode } from '../net/node.js'
 import { RpcClient } from '../net/rpc.js'
 import type { TrustedPeer } from '../registry/schema.js'
 
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['E_NOT_LEADER', 'E_UNREACHABLE', 'E_CLOSED'])
+// Each of these means the request was not acted on, or may be repeated safely (writes carry ids).
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['E_NOT_LEADER', 'E_UNREACHABLE', 'E_CLOSED', 'E_RATE_LIMITED'])
 export const DEFAULT_RETRY_MS = 30_000
 const PROBE_TIMEOUT_MS = 2_000
 

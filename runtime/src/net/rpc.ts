@@ -6,6 +6,7 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { PeerqueueError, errorMessage, isPeerqueueError } from '../errors.js'
 import { MAX_FRAME_BYTES, decodeReply, decodeRequest, encodeFrame, type ReplyFrame } from './frames.js'
 import type { PeerNode } from './node.js'
+import { PeerRateLimiter, type RateLimit } from './rate-limit.js'
 
 export const RPC_PROTOCOL = '/peerqueue/rpc/1.0.0'
 
@@ -16,9 +17,14 @@ export interface Caller {
 
 export type RpcHandler = (method: string, params: unknown, caller: Caller) => Promise<unknown>
 
-export async function serveRpc(node: PeerNode, handler: RpcHandler): Promise<void> {
+export async function serveRpc(node: PeerNode, handler: RpcHandler, limit?: RateLimit): Promise<void> {
+  const limiter = new PeerRateLimiter(limit)
+  const limited: RpcHandler = async (method, params, caller) => {
+    limiter.take(caller.peerId)
+    return handler(method, params, caller)
+  }
   await node.handle(RPC_PROTOCOL, (stream: Stream, connection: Connection) => {
-    void serveStream(stream, { peerId: connection.remotePeer.toString() }, handler)
+    void serveStream(stream, { peerId: connection.remotePeer.toString() }, limited)
   }, { maxInboundStreams: 1024 })
 }
 

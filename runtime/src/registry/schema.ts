@@ -28,6 +28,8 @@ export const registrySchema = z.strictObject({
             maxPayloadBytes: z.int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
             maxResultBytes: z.int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
             maxQueuedJobs: z.int().positive().default(1_000_000),
+            /** Requests a second each peer may make of a trusted peer, in bursts of twice that. */
+            maxRequestsPerSecond: z.int().positive().max(1_000_000).default(2_000),
           })
           .prefault({}),
         census: z.strictObject({ targetSample: z.int().min(5).max(10_000).default(50) }).prefault({}),
