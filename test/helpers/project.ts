@@ -32,7 +32,8 @@ export async function freePort(): Promise<number> {
   })
 }
 
-export async function makeProject(): Promise<Project> {
+/** `edit` may rewrite the registry text before it is written (tighter limits, listed workers). */
+export async function makeProject(edit: (registry: string) => string = (r) => r): Promise<Project> {
   const dir = await mkdtemp(join(tmpdir(), 'pq-e2e-'))
   const peerKey = join(dir, 'peer.key')
   const clientKey = join(dir, 'client.key')
@@ -42,7 +43,7 @@ export async function makeProject(): Promise<Project> {
   const registry = join(dir, 'registry.yaml')
   await writeFile(
     registry,
-    `version: 1
+    edit(`version: 1
 queues:
   - name: e2e
     rendezvous: e2e-test
@@ -51,7 +52,7 @@ queues:
         addrs: [/ip4/127.0.0.1/tcp/${port}]
     submitters: [${client.peerId}]
     limits: { maxPayloadBytes: 4096, maxResultBytes: 4096, maxQueuedJobs: 10000 }
-`,
+`),
   )
   return { dir, registry, peerKey, clientKey, peerId: peer.peerId, clientId: client.peerId, port }
 }

@@ -35,6 +35,9 @@ export async function createPeerNode(options: NodeOptions): Promise<PeerNode> {
       transports: [tcp(), webSockets()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
+      // Many workers may share one host (a NAT, or one machine running several): allow more
+      // than libp2p's default of 5 new connections a second per host. Requests are limited per peer.
+      connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 100 },
       services,
     })) as PeerNode
   } catch (err) {
