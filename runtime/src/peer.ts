@@ -42,6 +42,8 @@ export interface PeerOptions {
   readonly concurrency?: number
   /** Run handlers on this peer (default true). */
   readonly work?: boolean
+  /** Gateway for ipfs:// registries. */
+  readonly ipfsGateway?: string
   /** Accept a key file that other users can read. */
   readonly allowInsecureKey?: boolean
   /** Dev mode: act as a one-member group whatever the registry lists, and rebuild on jobs/ changes. */
@@ -98,7 +100,7 @@ export class Peer {
 
   static async start(options: PeerOptions): Promise<Peer> {
     const log = options.log ?? (() => undefined)
-    const registry = await loadRegistry(options.registry)
+    const registry = await loadRegistry(options.registry, { ipfsGateway: options.ipfsGateway, cacheDir: join(resolve(options.dataDir), 'registry-cache'), log })
     const queue = selectQueue(registry, options.queue, options.registry)
     const identity = await readKeyFile(options.keyFile, { allowInsecure: options.allowInsecureKey })
     const trusted = queue.trustedPeers.find((p) => p.id === identity.peerId)

@@ -7,15 +7,17 @@ export const clientOptionSpec: OptionSpec = {
   queue: { type: 'string' },
   key: { type: 'string' },
   json: { type: 'boolean' },
+  'ipfs-gateway': { type: 'string' },
 }
 
-export const clientOptionHelp = `  --registry <src>     registry file or https:// URL (default: ./registry.yaml)
+export const clientOptionHelp = `  --registry <src>     registry file, https:// URL or ipfs://<CID> (default: ./registry.yaml)
+  --ipfs-gateway <url> gateway for ipfs:// registries
   --queue <name>       queue (may be left out when the registry has one)
   --key <file>         submitter key (default: keys/client.key beside the registry)
   --json               print JSON for scripts`
 
 export async function withClient<T>(values: Record<string, string | boolean | string[] | undefined>, use: (client: QueueClient) => Promise<T>): Promise<T> {
-  const client = await QueueClient.connect({ registry: str(values.registry) ?? 'registry.yaml', queue: str(values.queue), key: str(values.key) })
+  const client = await QueueClient.connect({ registry: str(values.registry) ?? 'registry.yaml', queue: str(values.queue), key: str(values.key), ipfsGateway: str(values['ipfs-gateway']) })
   try {
     return await use(client)
   } finally {

@@ -14,9 +14,11 @@ export const peerOptionSpec: OptionSpec = {
   concurrency: { type: 'string' },
   'no-work': { type: 'boolean' },
   'allow-insecure-key': { type: 'boolean' },
+  'ipfs-gateway': { type: 'string' },
 }
 
-export const peerOptionHelp = `  --registry <src>     registry file or https:// URL (default: ./registry.yaml)
+export const peerOptionHelp = `  --registry <src>     registry file, https:// URL or ipfs://<CID> (default: ./registry.yaml)
+  --ipfs-gateway <url> gateway for ipfs:// registries (default: $PEERQUEUE_IPFS_GATEWAY, else https://ipfs.io)
   --queue <name>       queue to serve (may be left out when the registry has one)
   --listen <multiaddr> address to listen on, repeatable (default: this peer's addrs in the registry)
   --jobs <dir>         handler modules to bundle and run (default: ./jobs when it exists)
@@ -42,6 +44,7 @@ export function peerOptions(values: Values, defaults: { key?: string; data: stri
     concurrency,
     work: values['no-work'] !== true,
     allowInsecureKey: values['allow-insecure-key'] === true,
+    ipfsGateway: str(values['ipfs-gateway']),
     dev: defaults.dev,
     log: (line) => process.stdout.write(`${line}\n`),
   }

@@ -6,18 +6,20 @@ import { printJson, type CliCommand } from './command.js'
 export const registry: CliCommand = {
   name: 'registry',
   summary: 'check a registry document and summarise it',
-  usage: `Usage: queue-runtime registry check <src> [--json]
+  usage: `Usage: queue-runtime registry check <src> [--json] [--ipfs-gateway <url>]
 
-Validates a registry (a file path or an https:// URL): prints its queues, trusted
-peers and limits, or every problem with its line, column and field (exit status 1).
+Validates a registry (a file path, an https:// URL or ipfs://<CID>): prints its
+queues, trusted peers and limits, or every problem with its line, column and field
+(exit status 1). A raw-codec CIDv1 is checked against the fetched bytes.
 
 Options:
-  --json   print the validated registry as JSON`,
-  options: { json: { type: 'boolean' } },
+  --json                 print the validated registry as JSON
+  --ipfs-gateway <url>   gateway for ipfs:// sources (default: $PEERQUEUE_IPFS_GATEWAY, else https://ipfs.io)`,
+  options: { json: { type: 'boolean' }, 'ipfs-gateway': { type: 'string' } },
   async run(values, positionals) {
     const [action, source, ...extra] = positionals
     if (action !== 'check' || !source || extra.length > 0) throw new PeerqueueError('E_USAGE', `expected: registry check <src>\n\n${this.usage}`)
-    const parsed = await loadRegistry(source)
+    const parsed = await loadRegistry(source, { ipfsGateway: typeof values['ipfs-gateway'] === 'string' ? values['ipfs-gateway'] : undefined })
     if (values.json) printJson(parsed)
     else process.stdout.write(summary(source, parsed))
   },

@@ -27,6 +27,8 @@ export interface ConnectOptions {
   readonly key?: string
   /** How long connect() keeps looking for the leader (default 10 s). */
   readonly connectTimeoutMs?: number
+  /** Gateway for an ipfs:// registry. */
+  readonly ipfsGateway?: string
   /** How long a request keeps retrying across leader changes before it fails (default 30 s). */
   readonly retryMs?: number
 }
@@ -50,7 +52,7 @@ export class QueueClient {
   ) {}
 
   static async connect(options: ConnectOptions): Promise<QueueClient> {
-    const registry = await loadRegistry(options.registry)
+    const registry = await loadRegistry(options.registry, { ipfsGateway: options.ipfsGateway })
     const queue = selectQueue(registry, options.queue, options.registry)
     const privateKey = await clientKey(options)
     const node = await createPeerNode({ privateKey, listen: [] })

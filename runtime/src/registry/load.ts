@@ -1,13 +1,38 @@
-// Reads a registry from where an operator keeps it: a file path or an https:// URL.
-import { readFile } from 'node:fs/promises'
+// Reads a registry from where an operator keeps it: a file path, an https:// URL, or
+// ipfs://<CID> through a gateway. The last good copy of a remote registry is kept, so a peer can
+// restart while the remote source is down.
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { PeerqueueError, errorMessage } from '../errors.js'
+import { ipfsSource, verifyAgainstCid } from './ipfs.js'
 import { parseRegistry, MAX_REGISTRY_BYTES } from './parse.js'
 import type { QueueConfig, Registry } from './schema.js'
 
 const FETCH_TIMEOUT_MS = 10_000
 
-export async function loadRegistry(source: string): Promise<Registry> {
-  return parseRegistry(await readSource(source), source)
+export interface LoadOptions {
+  /** Gateway for ipfs:// sources (default: $PEERQUEUE_IPFS_GATEWAY, else a public gateway). */
+  readonly ipfsGateway?: string
+  /** Where to keep the last good copy of a remote registry. */
+  readonly cacheDir?: string
+  readonly log?: (line: string) => void
+}
+
+export async function loadRegistry(source: string, options: LoadOptions = {}): Promise<Registry> {
+  if (!isRemote(source)) return parseRegistry(await readLocal(source), source)
+  let text: string
+  try {
+    text = await fetchRemote(source, options)
+  } catch (err) {
+    const cached = options.cacheDir ? await readFile(cachePath(options.cacheDir, source), 'utf8').catch(() => undefined) : undefined
+    if (cached === undefined) throw err
+    options.log?.(`peerqueue: ${errorMessage(err)}; using the last good copy of the registry`)
+    return parseRegistry(cached, source)
+  }
+  const registry = parseRegistry(text, source)
+  if (options.cacheDir) await keepCopy(options.cacheDir, source, text)
+  return registry
 }
 
 /** Picks the queue by name, or the only one when no name is given. */
@@ -22,10 +47,13 @@ export function selectQueue(registry: Registry, name: string | undefined, source
   return queue
 }
 
-async function readSource(source: string): Promise<string> {
-  if (source.startsWith('https://')) return fetchText(source)
+function isRemote(source: string): boolean {
+  return source.startsWith('https://') || source.startsWith('ipfs://')
+}
+
+async function readLocal(source: string): Promise<string> {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
-    throw new PeerqueueError('E_REGISTRY_UNREADABLE', `${source}: unsupported registry source (use a file path or an https:// URL)`)
+    throw new PeerqueueError('E_REGISTRY_UNREADABLE', `${source}: unsupported registry source (use a file path, an https:// URL or ipfs://<CID>)`)
   }
   try {
     return await readFile(source, 'utf8')
@@ -34,14 +62,29 @@ async function readSource(source: string): Promise<string> {
   }
 }
 
-async function fetchText(url: string): Promise<string> {
+async function fetchRemote(source: string, options: LoadOptions): Promise<string> {
+  const ipfs = source.startsWith('ipfs://') ? ipfsSource(source, options.ipfsGateway) : undefined
+  const url = ipfs?.url ?? source
+  let bytes: Uint8Array
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) })
     if (!response.ok) throw new Error(`HTTP ${response.status}`)
-    const text = await response.text()
-    if (Buffer.byteLength(text) > MAX_REGISTRY_BYTES) throw new Error(`larger than ${MAX_REGISTRY_BYTES} bytes`)
-    return text
+    bytes = new Uint8Array(await response.arrayBuffer())
   } catch (err) {
-    throw new PeerqueueError('E_REGISTRY_UNREADABLE', `cannot fetch registry ${url}: ${errorMessage(err)}`)
+    throw new PeerqueueError('E_REGISTRY_UNREADABLE', `cannot fetch registry ${source}${ipfs ? ` from ${url}` : ''}: ${errorMessage(err)}`)
   }
+  if (bytes.length > MAX_REGISTRY_BYTES) throw new PeerqueueError('E_REGISTRY_UNREADABLE', `${source} is larger than ${MAX_REGISTRY_BYTES} bytes`)
+  if (ipfs) await verifyAgainstCid(ipfs.cid, bytes, source)
+  return new TextDecoder().decode(bytes)
+}
+
+function cachePath(dir: string, source: string): string {
+  return join(dir, `registry-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.yaml`)
+}
+
+async function keepCopy(dir: string, source: string, text: string): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  const path = cachePath(dir, source)
+  await writeFile(`${path}.tmp`, text)
+  await rename(`${path}.tmp`, path)
 }

@@ -1,0 +1,84 @@
+import { createServer, type Server } from 'node:http'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { afterEach, describe, expect, it } from 'vitest'
+import { loadRegistry } from './load.js'
+
+const REGISTRY = `version: 1
+queues:
+  - name: images
+    rendezvous: images-7f3a
+    trustedPeers:
+      - id: 12D3KooWQpoZwJLamYtDYESViyJxbANKpsQVzydXhHitiSsCC7Zt
+        addrs: [/ip4/127.0.0.1/tcp/4101]
+`
+
+async function rawCid(text: string): Promise<string> {
+  return CID.create(1, raw.code, await sha256.digest(new TextEncoder().encode(text))).toString()
+}
+
+/** A stand-in IPFS gateway on 127.0.0.1 that serves `body` for every path it is asked. */
+async function gateway(body: () => string | undefined): Promise<{ url: string; server: Server; requests: string[] }> {
+  const requests: string[] = []
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? '')
+    const text = body()
+    if (text === undefined) {
+      res.writeHead(504).end('gateway timeout')
+      return
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(text)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  return { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, server, requests }
+}
+
+describe('registry sources', () => {
+  const servers: Server[] = []
+  afterEach(() => {
+    for (const server of servers.splice(0)) server.close()
+  })
+
+  it('fetches ipfs://<CID> through the gateway and checks the bytes against the CID', async () => {
+    const gw = await gateway(() => REGISTRY)
+    servers.push(gw.server)
+    const cid = await rawCid(REGISTRY)
+    const registry = await loadRegistry(`ipfs://${cid}`, { ipfsGateway: gw.url })
+    expect(registry.queues[0]!.name).toBe('images')
+    expect(gw.requests).toEqual([`/ipfs/${cid}`])
+  })
+
+  it('refuses content that does not match its CID', async () => {
+    const gw = await gateway(() => REGISTRY.replace('images-7f3a', 'evil-0000'))
+    servers.push(gw.server)
+    await expect(loadRegistry(`ipfs://${await rawCid(REGISTRY)}`, { ipfsGateway: gw.url })).rejects.toMatchObject({
+      code: 'E_REGISTRY_UNREADABLE',
+      message: expect.stringContaining('does not match its CID'),
+    })
+  })
+
+  it('keeps the last good copy and uses it while the gateway is down', async () => {
+    let up = true
+    const gw = await gateway(() => (up ? REGISTRY : undefined))
+    servers.push(gw.server)
+    const cacheDir = await mkdtemp(join(tmpdir(), 'pq-regcache-'))
+    const source = `ipfs://${await rawCid(REGISTRY)}`
+    await loadRegistry(source, { ipfsGateway: gw.url, cacheDir })
+    up = false
+    const logged: string[] = []
+    const registry = await loadRegistry(source, { ipfsGateway: gw.url, cacheDir, log: (l) => logged.push(l) })
+    expect(registry.queues[0]!.rendezvous).toBe('images-7f3a')
+    expect(logged.join('\n')).toMatch(/HTTP 504.*last good copy/)
+    await expect(loadRegistry(source, { ipfsGateway: gw.url, cacheDir: join(cacheDir, 'empty') })).rejects.toMatchObject({ code: 'E_REGISTRY_UNREADABLE', message: expect.stringContaining('HTTP 504') })
+  })
+
+  it('explains an address that is not ipfs://<CID>, and an unsupported scheme', async () => {
+    await expect(loadRegistry('ipfs://not-a-cid')).rejects.toMatchObject({ message: expect.stringContaining('not an ipfs://<CID> address') })
+    await expect(loadRegistry('ftp://example.invalid/r.yaml')).rejects.toMatchObject({ message: expect.stringContaining('unsupported registry source') })
+  })
+})
