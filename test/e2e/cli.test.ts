@@ -78,6 +78,23 @@ describe('queue-runtime without a running peer', () => {
     expect(bad.stderr).toMatch(/registry\.yaml:\d+:\d+ queues\[0\]\.trustedPeers\[0\]\.id: not a valid Ed25519 peer id/)
   })
 
+  it('creates a registry and adds trusted peers to it, validating every write', async () => {
+    const project = await makeProject()
+    const file = join(project.dir, 'new-registry.yaml')
+    const init = await runCli(['registry', 'init', file, '--queue', 'photos', '--key', project.peerKey, '--addr', '/ip4/127.0.0.1/tcp/4101'])
+    expect(init.stderr).toBe('')
+    expect((await runCli(['registry', 'init', file, '--queue', 'photos', '--key', project.peerKey, '--addr', '/ip4/127.0.0.1/tcp/4101'])).stderr).toContain('already exists')
+    const added = await runCli(['registry', 'add-peer', file, '--key', project.clientKey, '--addr', '/ip4/127.0.0.1/tcp/4102', '--addr', '/ip4/127.0.0.1/tcp/4103/ws'])
+    expect(added.code).toBe(0)
+    const again = await runCli(['registry', 'add-peer', file, '--key', project.clientKey, '--addr', '/ip4/127.0.0.1/tcp/4102'])
+    expect(again.stderr).toContain('already a trusted peer')
+    const bad = await runCli(['registry', 'add-peer', file, '--id', 'not-a-peer', '--addr', '/ip4/127.0.0.1/tcp/4104'])
+    expect(bad.stderr).toContain('not a valid Ed25519 peer id')
+    const check = JSON.parse((await runCli(['registry', 'check', file, '--json'])).stdout)
+    expect(check.queues[0].trustedPeers.map((p: { id: string }) => p.id)).toEqual([project.peerId, project.clientId])
+    expect(await readFile(file, 'utf8')).toContain('# peerqueue registry')
+  })
+
   it('refuses a key file other users can read, unless told to accept it', async () => {
     const project = await makeProject()
     await chmod(project.peerKey, 0o644)
