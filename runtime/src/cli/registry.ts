@@ -49,7 +49,10 @@ Options:
       process.stdout.write(`added ${peer.id} to ${source}\n`)
       return
     }
-    const parsed = await loadRegistry(source, { ipfsGateway: typeof values['ipfs-gateway'] === 'string' ? values['ipfs-gateway'] : undefined })
+    const parsed = await loadRegistry(source, {
+      ipfsGateway: typeof values['ipfs-gateway'] === 'string' ? values['ipfs-gateway'] : undefined,
+      log: (line) => process.stderr.write(`${line}\n`),
+    })
     if (values.json) printJson(parsed)
     else process.stdout.write(summary(source, parsed))
   },

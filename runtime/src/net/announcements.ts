@@ -38,9 +38,9 @@ export class Announcements {
     pubsub.subscribe(this.workersTopic)
     pubsub.addEventListener('message', (event) => {
       const message = event.detail
-      if (message.type !== 'signed' || message.data.length > MAX_ANNOUNCEMENT_BYTES) return
+      if (message.type !== 'signed') return
       const from = message.from.toString()
-      const body = parse(message.data)
+      const body = parseAnnouncement(message.data)
       if (!body) return
       if (message.topic === this.leaderTopic && this.trusted.has(from) && body.leader === from && typeof body.term === 'number') {
         handlers.onLeader?.({ leader: from, term: body.term })
@@ -63,10 +63,12 @@ export class Announcements {
   }
 }
 
-function parse(data: Uint8Array): Record<string, unknown> | undefined {
+/** An announcement's body, or undefined for anything that is not a small JSON object. */
+export function parseAnnouncement(data: Uint8Array): Record<string, unknown> | undefined {
+  if (data.length > MAX_ANNOUNCEMENT_BYTES) return undefined
   try {
     const value = JSON.parse(decoder.decode(data)) as unknown
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
   } catch {
     return undefined
   }

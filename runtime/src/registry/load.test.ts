@@ -53,6 +53,15 @@ describe('registry sources', () => {
     expect(gw.requests).toEqual([`/ipfs/${cid}`])
   })
 
+  it('says when a CID cannot be checked against the content', async () => {
+    const gw = await gateway(() => REGISTRY)
+    servers.push(gw.server)
+    const logged: string[] = []
+    const dagPb = 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG'
+    await loadRegistry(`ipfs://${dagPb}`, { ipfsGateway: gw.url, log: (l) => logged.push(l) })
+    expect(logged.join('\n')).toContain('could not be checked against the CID')
+  })
+
   it('refuses content that does not match its CID', async () => {
     const gw = await gateway(() => REGISTRY.replace('images-7f3a', 'evil-0000'))
     servers.push(gw.server)

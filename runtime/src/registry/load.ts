@@ -74,7 +74,9 @@ async function fetchRemote(source: string, options: LoadOptions): Promise<string
     throw new PeerqueueError('E_REGISTRY_UNREADABLE', `cannot fetch registry ${source}${ipfs ? ` from ${url}` : ''}: ${errorMessage(err)}`)
   }
   if (bytes.length > MAX_REGISTRY_BYTES) throw new PeerqueueError('E_REGISTRY_UNREADABLE', `${source} is larger than ${MAX_REGISTRY_BYTES} bytes`)
-  if (ipfs) await verifyAgainstCid(ipfs.cid, bytes, source)
+  if (ipfs && !(await verifyAgainstCid(ipfs.cid, bytes, source))) {
+    options.log?.(`peerqueue: ${source} is not a raw-codec CIDv1, so its content could not be checked against the CID; the gateway ${ipfs.url} is trusted for it`)
+  }
   return new TextDecoder().decode(bytes)
 }
 
