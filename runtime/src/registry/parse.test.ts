@@ -68,6 +68,10 @@ describe('registry parser', () => {
     expect(Date.now() - started).toBeLessThan(2000)
   })
 
+  it('refuses a document over the size limit before parsing it', () => {
+    expect(errorOf(`${valid}# ${'x'.repeat(1024 * 1024)}\n`)).toContain('larger than 1048576 bytes')
+  })
+
   it('wants version 1 and at least one queue', () => {
     expect(errorOf('version: 2\nqueues: []\n')).toMatch(/version: .*\n.*queues/s)
   })
