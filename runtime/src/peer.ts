@@ -2,6 +2,7 @@
 // the handler pool and the services into one running peer. A peer listed under trustedPeers
 // keeps the queue (alone, or in a Raft group with the others); any other peer is a worker.
 import { randomUUID } from 'node:crypto'
+import { multiaddr } from '@multiformats/multiaddr'
 import { watch, type FSWatcher } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -219,7 +220,6 @@ export class Peer {
     for (const peer of [...queue.trustedPeers].sort(() => Math.random() - 0.5)) {
       for (const addr of peer.addrs) {
         try {
-          const { multiaddr } = await import('@multiformats/multiaddr')
           await node.dial(multiaddr(`${addr}/p2p/${peer.id}`), { signal: AbortSignal.timeout(3_000) })
           return
         } catch {
