@@ -1,10 +1,14 @@
 // One process per data directory: two writers on one log would interleave records.
 import { open, readFile, rm, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { PeerqueueError } from './errors.js'
+import { PeerqueueError, errorMessage } from './errors.js'
 
 export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
-  await mkdir(dir, { recursive: true })
+  try {
+    await mkdir(dir, { recursive: true })
+  } catch (err) {
+    throw new PeerqueueError('E_DATA_DIR', `cannot use ${dir} for this peer's data: ${errorMessage(err)} (choose another with --data)`)
+  }
   const path = join(dir, 'LOCK')
   for (let tries = 0; tries < 2; tries++) {
     try {

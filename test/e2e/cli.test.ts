@@ -106,6 +106,19 @@ describe('queue-runtime without a running peer', () => {
     expect(await stopPeer(accepted)).toBe(0)
   })
 
+  it('explains a data directory it cannot use, and one another peer holds', async () => {
+    const project = await makeProject()
+    const blocked = join(project.dir, 'not-a-dir')
+    await writeFile(blocked, 'a file where a directory should be')
+    const bad = await runCli(['start', '--registry', project.registry, '--key', project.peerKey, '--data', blocked])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('E_DATA_DIR')
+    const first = await startPeer(project)
+    const second = await runCli(['start', '--registry', project.registry, '--key', project.peerKey, '--data', join(project.dir, 'data'), '--listen', '/ip4/127.0.0.1/tcp/0'])
+    expect(second.stderr).toContain('E_DATA_LOCKED')
+    expect(await stopPeer(first)).toBe(0)
+  })
+
   it('says when no trusted peer can be reached', async () => {
     const project = await makeProject()
     const result = await runCli(['status', '--registry', project.registry, '--key', project.clientKey])

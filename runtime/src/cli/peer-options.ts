@@ -51,28 +51,27 @@ export function peerOptions(values: Values, defaults: { key?: string; data: stri
 }
 
 export async function runUntilSignal(options: PeerOptions): Promise<number> {
-  const peer = await Peer.start(options)
   const say = (line: string) => process.stdout.write(`${line}\n`)
+  // Listen for signals before anything is announced: a signal that arrives before Node installs
+  // its handler would end the process without handing running jobs back.
+  let signalled: (signal: string) => void = () => undefined
+  const received = new Promise<string>((resolve) => (signalled = resolve))
+  const onSignal = (signal: NodeJS.Signals) => signalled(signal)
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const peer = await Peer.start(options)
   const roles = { solo: 'trusted peer (a group of one)', raft: 'trusted peer (a Raft group member)', worker: 'worker peer' }
   say(`peerqueue: peer ${peer.identity.peerId}, ${roles[peer.mode]}`)
   say(`peerqueue: queue "${peer.queue.name}", listening on ${peer.listenAddrs.join(', ') || '(nothing: dials out only)'}`)
   say(`peerqueue: handlers: ${peer.handlerNames.join(', ') || '(none: this peer runs no jobs)'}`)
   say('peerqueue: ready')
-  return new Promise((resolve) => {
-    let stopping = false
-    const stop = (signal: string) => {
-      if (stopping) return
-      stopping = true
-      say(`peerqueue: ${signal}, stopping (running jobs are handed back)`)
-      peer.close().then(
-        () => resolve(0),
-        (err: unknown) => {
-          process.stderr.write(`peerqueue: error while stopping: ${errorMessage(err)}\n`)
-          resolve(1)
-        },
-      )
-    }
-    process.once('SIGINT', () => stop('SIGINT'))
-    process.once('SIGTERM', () => stop('SIGTERM'))
-  })
+  const signal = await received
+  say(`peerqueue: ${signal}, stopping (running jobs are handed back)`)
+  try {
+    await peer.close()
+    return 0
+  } catch (err) {
+    process.stderr.write(`peerqueue: error while stopping: ${errorMessage(err)}\n`)
+    return 1
+  }
 }
