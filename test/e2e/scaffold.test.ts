@@ -44,6 +44,26 @@ describe('create-queue', () => {
     expect(badTemplate.out).toContain('unknown template "nope"')
   })
 
+  it('asks for what the flags leave open when run in a terminal', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'pq-create-'))
+    // `script` gives the scaffolder a pseudo-terminal, so it prompts as it would for a person.
+    const child = spawn('script', ['-qfec', `stty cols 120 rows 40; ${process.execPath} ${CREATE} --link ${REPO}`, '/dev/null'], { cwd: parent, stdio: ['pipe', 'pipe', 'pipe'] })
+    let screen = ''
+    child.stdout.on('data', (c: Buffer) => (screen += c.toString()))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    const answer = async (prompt: string, keys: string) => {
+      await expect.poll(() => screen, { timeout: 10_000 }).toContain(prompt)
+      screen = ''
+      child.stdin.write(keys)
+    }
+    await answer('Project directory', 'asked-queue\r')
+    await answer('Template', '\r')
+    await answer('How many trusted peers', '3\r')
+    expect(await exited).toBe(0)
+    const registry = parseRegistry(await readFile(join(parent, 'asked-queue', 'registry.yaml'), 'utf8'), 'registry.yaml')
+    expect(registry.queues[0]!.trustedPeers).toHaveLength(3)
+  })
+
   it('writes a valid registry, private keys and a project that runs offline against this checkout', async () => {
     const parent = await mkdtemp(join(tmpdir(), 'pq-create-'))
     const port = await freePort()
