@@ -6,16 +6,10 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { afterEach, describe, expect, it } from 'vitest'
+import { SAMPLE_REGISTRY } from '../../../test/fixtures/registry.js'
 import { loadRegistry } from './load.js'
 
-const REGISTRY = `version: 1
-queues:
-  - name: images
-    rendezvous: images-7f3a
-    trustedPeers:
-      - id: 12D3KooWQpoZwJLamYtDYESViyJxbANKpsQVzydXhHitiSsCC7Zt
-        addrs: [/ip4/127.0.0.1/tcp/4101]
-`
+const REGISTRY = SAMPLE_REGISTRY
 
 async function rawCid(text: string): Promise<string> {
   return CID.create(1, raw.code, await sha256.digest(new TextEncoder().encode(text))).toString()

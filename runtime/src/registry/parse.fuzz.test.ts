@@ -4,18 +4,10 @@ import fc from 'fast-check'
 import { stringify } from 'yaml'
 import { describe, expect, it } from 'vitest'
 import { PeerqueueError } from '../errors.js'
+import { SAMPLE_REGISTRY } from '../../../test/fixtures/registry.js'
 import { parseRegistry } from './parse.js'
 
-const VALID = `version: 1
-queues:
-  - name: images
-    rendezvous: images-7f3a
-    trustedPeers:
-      - id: 12D3KooWQpoZwJLamYtDYESViyJxbANKpsQVzydXhHitiSsCC7Zt
-        addrs: [/ip4/127.0.0.1/tcp/4101]
-    submitters: any
-    limits: { maxPayloadBytes: 1024 }
-`
+const VALID = `${SAMPLE_REGISTRY}    submitters: any\n    limits: { maxPayloadBytes: 1024 }\n`
 
 function parsesOrExplains(text: string): void {
   try {
