@@ -76,8 +76,7 @@ describe('a cluster of trusted and worker peers', () => {
     queues.push(queue)
     const leader = cluster.nameOf((await statusOf(queue)).leader)!
     const others = cluster.peers.filter((p) => p.trusted && p.name !== leader).map((p) => p.name)
-    await cluster.kill(others[0]!)
-    await cluster.kill(others[1]!)
+    await Promise.all([cluster.kill(others[0]!), cluster.kill(others[1]!)])
     expect(await (await queue.enqueue('echo', { text: 'with three' })).result({ timeoutMs: 20_000 })).toMatchObject({ text: 'with three' })
 
     await cluster.kill(others[2]!)
