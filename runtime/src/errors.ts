@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'E_DATA_LOCKED'
   | 'E_DATA_DIR'
   | 'E_NOT_LEADER'
+  | 'E_LEADER_IS_SELF'
   | 'E_CONF_PENDING'
   | 'E_INTERNAL'
 

@@ -129,7 +129,7 @@ export class Peer {
         group,
         scheduler: group ? new Scheduler(group, onError) : undefined,
         work: group ? new WorkService(group, queue) : undefined,
-        link: mode === 'solo' ? undefined : new LeaderLink(node, queue.trustedPeers, mode === 'worker'),
+        link: mode === 'solo' ? undefined : new LeaderLink(node, queue.trustedPeers, mode === 'worker', mode === 'raft' ? identity.peerId : undefined),
         workerId: `${identity.peerId}/${randomUUID().slice(0, 8)}`,
         unlock,
       }

@@ -25,6 +25,8 @@ export class LeaderLink {
     private readonly trusted: readonly TrustedPeer[],
     /** Hang up on trusted peers that turn out not to lead. Off on trusted peers, whose connections to each other carry Raft. */
     private readonly hangUpOthers = true,
+    /** This process's own peer id, when it is a trusted peer that may itself become the leader. */
+    private readonly self?: string,
   ) {}
 
   /** A leader heard of elsewhere (a gossipsub announcement): tried first next time. */
@@ -78,6 +80,7 @@ export class LeaderLink {
     const order = [...this.trusted].sort((a, b) => Number(b.id === this.hint) - Number(a.id === this.hint) || Math.random() - 0.5)
     let lastError: unknown
     for (const peer of order) {
+      if (peer.id === this.self) continue
       let rpc: RpcClient | undefined
       try {
         rpc = await RpcClient.open(this.node, peer.addrs.map((a) => `${a}/p2p/${peer.id}`), PROBE_TIMEOUT_MS)
@@ -87,8 +90,13 @@ export class LeaderLink {
           this.leader = peer.id
           return rpc
         }
+        if (status.leader === this.self) {
+          await rpc.close().catch(() => undefined)
+          throw new PeerqueueError('E_LEADER_IS_SELF', 'this peer is the leader now')
+        }
         this.hint = status.leader ?? this.hint
       } catch (err) {
+        if (isPeerqueueError(err) && err.code === 'E_LEADER_IS_SELF') throw err
         lastError = err
       }
       await rpc?.close().catch(() => undefined)
