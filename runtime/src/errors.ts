@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'E_TIMEOUT'
   | 'E_PROTOCOL'
   | 'E_LOG_CORRUPT'
+  | 'E_STORAGE'
   | 'E_DATA_LOCKED'
   | 'E_DATA_DIR'
   | 'E_NOT_LEADER'
@@ -52,4 +53,9 @@ export function assert(condition: unknown, message: string): asserts condition {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
+}
+
+/** A write or fsync of the durable log failed (disk full, I/O error): the peer must stop writing. */
+export function storageFailure(err: unknown): PeerqueueError {
+  return new PeerqueueError('E_STORAGE', `the write-ahead log could not be written (${errorMessage(err)}); this peer stops accepting work until it is restarted with a working disk`)
 }

@@ -9,6 +9,7 @@ import {
   QueueClient,
   PeerqueueError,
   assertEnqueued,
+  describeSchemaIssues,
   type ConnectOptions,
   type EnqueueOptions,
   type JobView,
@@ -137,9 +138,5 @@ async function validateLocally(job: JobLike, payload: unknown, index: number | u
   const result = await job.schema['~standard'].validate(payload)
   if (!result.issues) return
   const where = index === undefined ? '' : `job ${index}: `
-  const details = result.issues.map((issue) => {
-    const path = (issue.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)).join('.')
-    return path ? `${path}: ${issue.message}` : issue.message
-  })
-  throw new PeerqueueError('E_PAYLOAD_INVALID', `${where}payload does not match the schema of "${job.name}": ${details.join('; ')}`)
+  throw new PeerqueueError('E_PAYLOAD_INVALID', `${where}${describeSchemaIssues(job.name, result.issues)}`)
 }

@@ -17,6 +17,7 @@ import type { JobView } from '../service/job-view.js'
 export type { EnqueueOutcome, EnqueueOptions, JobView, PeerStatus, QueueConfig }
 export { PeerqueueError, isPeerqueueError, type ErrorCode } from '../errors.js'
 export type { JobState, JobError, Backoff } from '../queue/job.js'
+export { describeSchemaIssues } from '../worker/schema-issues.js'
 
 export interface ConnectOptions {
   /** Registry source: a file path or an https:// URL. */

@@ -2,7 +2,7 @@
 // a transport, and the application's state machine. It handles each Ready in the order the
 // type prescribes (persist, send, apply, advance); proposals that arrive while a Ready is on its
 // way to disk go into the next one, so one fsync covers many entries.
-import { PeerqueueError, errorMessage } from '../errors.js'
+import { PeerqueueError, storageFailure } from '../errors.js'
 import { RaftCore } from './core.js'
 import { RaftStorage } from './raft-storage.js'
 import type { Transport } from './transport.js'
@@ -195,9 +195,14 @@ export class RaftNode<Result> {
       }
     } catch (err) {
       // A failed fsync leaves the disk in an unknown state: stop rather than risk acknowledging.
-      this.options.onError?.(new Error(`raft storage failed, stopping this member: ${errorMessage(err)}`))
+      const failure = storageFailure(err)
+      this.options.onError?.(failure)
       this.closed = true
       clearInterval(this.timer)
+      for (const waiter of this.waiters.values()) waiter.reject(failure)
+      for (const read of this.readWaiters.values()) read.reject(failure)
+      this.waiters.clear()
+      this.readWaiters.clear()
     }
   }
 

@@ -45,4 +45,15 @@ describe('one-member group', () => {
     expect(group.state.get('b')!.enqueuedAt).toBe(5000)
     await group.close()
   })
+
+  it('answers a failed write with E_STORAGE and refuses work after it, without crashing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pq-solo-'))
+    const group = await SoloGroup.open({ dir })
+    await group.propose([enqueue('a')])
+    // Simulate a dead disk: the log's file handle goes away under the group.
+    await (group as unknown as { wal: { active: { close(): Promise<void> } } }).wal.active.close()
+    await expect(group.propose([enqueue('b')])).rejects.toMatchObject({ code: 'E_STORAGE', message: expect.stringContaining('could not be written') })
+    await expect(group.propose([enqueue('c')])).rejects.toMatchObject({ code: 'E_STORAGE' })
+    expect(group.isLeader()).toBe(false)
+  })
 })

@@ -1,7 +1,7 @@
 // A consensus group of one: the degenerate Raft where the leader's own fsync is the majority.
 // It keeps Raft's order of work (persist, then apply, then answer) and batches every proposal
 // made while the previous batch was on its way to disk into one write and one fsync.
-import { PeerqueueError, assert } from '../errors.js'
+import { PeerqueueError, assert, storageFailure } from '../errors.js'
 import type { ApplyResult, Command, Entry } from '../queue/commands.js'
 import { QueueStateMachine, type QueueSnapshot } from '../queue/state-machine.js'
 import type { ConsensusGroup } from './group.js'
@@ -29,6 +29,7 @@ export class SoloGroup implements ConsensusGroup {
   private closed = false
   private lastTime = 0
   private sinceSnapshot = 0
+  private failure: PeerqueueError | undefined
 
   private constructor(
     readonly state: QueueStateMachine,
@@ -57,7 +58,7 @@ export class SoloGroup implements ConsensusGroup {
   }
 
   propose(commands: readonly Command[]): Promise<ApplyResult[]> {
-    if (this.closed) return Promise.reject(new PeerqueueError('E_CLOSED', 'the queue is shutting down'))
+    if (this.closed) return Promise.reject(this.failure ?? new PeerqueueError('E_CLOSED', 'the queue is shutting down'))
     return new Promise((resolve, reject) => {
       this.pending.push({ commands, resolve, reject })
       if (!this.flushing) void this.flush()
@@ -80,9 +81,11 @@ export class SoloGroup implements ConsensusGroup {
         try {
           await this.wal.append(entries.map((e) => ({ index: e.index, bytes: encoder.encode(JSON.stringify(e)) })))
         } catch (err) {
-          for (const p of batch) p.reject(err as Error)
+          // The disk state is unknown after a failed write or fsync: stop accepting rather than risk an acknowledgement.
+          this.failure = storageFailure(err)
           this.closed = true
-          throw err
+          for (const p of [...batch, ...this.pending.splice(0)]) p.reject(this.failure)
+          return
         }
         let next = 0
         for (const proposal of batch) {

@@ -3,6 +3,7 @@
 // timeout or cancel. Results and errors leave as superjson text.
 import { BroadcastChannel } from 'node:worker_threads'
 import superjson from 'superjson'
+import { describeSchemaIssues } from './schema-issues.js'
 import { loadJob, type JobContext, type LoadedJob } from './job-module.js'
 import {
   ABORT_CHANNEL,
@@ -64,11 +65,7 @@ async function validate(job: LoadedJob, payload: unknown): Promise<{ ok: true; v
   if (!job.schema) return { ok: true, value: payload }
   const result = await job.schema['~standard'].validate(payload)
   if (!result.issues) return { ok: true, value: result.value }
-  const details = result.issues.map((issue) => {
-    const path = (issue.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)).join('.')
-    return path ? `${path}: ${issue.message}` : issue.message
-  })
-  return { ok: false, message: `payload does not match the schema of "${job.name}": ${details.join('; ')}` }
+  return { ok: false, message: describeSchemaIssues(job.name, result.issues) }
 }
 
 async function run(task: Extract<ThreadTask, { kind: 'run' }>): Promise<RunOutcome> {
