@@ -1,12 +1,12 @@
 // Who answers a census poll: a peer answers iff hash(pollId ‖ peerId) < p · 2^64. Anyone can
 // recompute it, so an answer from a peer that was not selected is recognised and dropped.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 const SCALE = 2n ** 64n
 
 /** The 64-bit selection value of a peer for a poll: the first 8 bytes of SHA-256(pollId, NUL, peerId). */
 export function selectionValue(pollId: string, peerId: string): bigint {
-  return createHash('sha256').update(pollId).update('\0').update(peerId).digest().readBigUInt64BE(0)
+  return digest(pollId, peerId).readBigUInt64BE(0)
 }
 
 /** floor(p · 2^64), for p in (0, 1]; p = 1 selects everyone. */
@@ -18,5 +18,27 @@ export function selectionThreshold(p: number): bigint {
 }
 
 export function isSelected(pollId: string, peerId: string, p: number): boolean {
-  return selectionValue(pollId, peerId) < selectionThreshold(p)
+  return selectorFor(pollId, p)(peerId)
 }
+
+/**
+ * The selection test of one poll, for many peers: the threshold is split into two 32-bit halves
+ * once, so each peer costs one hash and two integer comparisons (a leader checks every answer,
+ * and the census simulator checks a million peers a poll).
+ */
+export function selectorFor(pollId: string, p: number): (peerId: string) => boolean {
+  const threshold = selectionThreshold(p)
+  if (threshold === SCALE) return () => true
+  const high = Number(threshold >> 32n)
+  const low = Number(threshold & 0xffffffffn)
+  return (peerId) => {
+    const bytes = digest(pollId, peerId)
+    const h = bytes.readUInt32BE(0)
+    return h < high || (h === high && bytes.readUInt32BE(4) < low)
+  }
+}
+
+function digest(pollId: string, peerId: string): Buffer {
+  return hash('sha256', `${pollId}\0${peerId}`, 'buffer')
+}
+
