@@ -1,4 +1,5 @@
 // What `queue-runtime status` shows: the group as this peer sees it, jobs by state, workers.
+import type { CensusView } from './census/census.js'
 import type { ConsensusGroup } from './raft/group.js'
 import { RaftGroup } from './raft/raft-group.js'
 import type { QueueConfig } from './registry/schema.js'
@@ -24,6 +25,8 @@ export interface PeerStatus {
   readonly workers: readonly { id: string; running: number; capacity: number }[]
   readonly handlers: readonly string[]
   readonly listen: readonly string[]
+  /** The leader's census of the queue's peers; null on other peers and before the first poll closes. */
+  readonly census: CensusView | null
 }
 
 export interface StatusInputs {
@@ -34,10 +37,11 @@ export interface StatusInputs {
   readonly listen: readonly string[]
   readonly handlers: readonly string[]
   readonly workers: PeerStatus['workers']
+  readonly census: CensusView | null
 }
 
 export function describeStatus(s: StatusInputs): PeerStatus {
-  const base = { queue: s.queue.name, peerId: s.peerId, listen: s.listen, handlers: s.handlers, workers: s.workers }
+  const base = { queue: s.queue.name, peerId: s.peerId, listen: s.listen, handlers: s.handlers, workers: s.workers, census: s.census }
   if (!s.group) {
     return { ...base, role: 'worker', leader: null, term: 0, commitIndex: 0, members: [], jobs: {} }
   }

@@ -6,6 +6,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { watch, type FSWatcher } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
+import { Census } from './census/census.js'
+import type { CensusEstimate } from './census/window.js'
 import { LeaderLink } from './client/leader-link.js'
 import { lockDataDir } from './data-lock.js'
 import { PeerqueueError, errorMessage } from './errors.js'
@@ -30,6 +32,7 @@ import { HandlerPool } from './worker/pool.js'
 import { remoteWorkSource } from './worker/remote-work-source.js'
 import { routedWorkSource } from './worker/routed-work-source.js'
 import { localWorkSource, type WorkSource } from './worker/work-source.js'
+import { RUNTIME_VERSION } from './version.js'
 
 export type { PeerStatus } from './peer-status.js'
 
@@ -76,6 +79,7 @@ export class Peer {
   private executor: Executor | undefined
   private announcements!: Announcements
   private announceTimer: NodeJS.Timeout | undefined
+  private census!: Census
   private readonly gossipWorkers = new Map<string, { capacity: number; running: number; lastSeen: number }>()
 
   private constructor(
@@ -97,6 +101,11 @@ export class Peer {
 
   get group(): ConsensusGroup | undefined {
     return this.parts.group
+  }
+
+  /** The leader's latest census of the queue's peers (undefined elsewhere, or before the first poll closes). */
+  censusEstimate(): CensusEstimate | undefined {
+    return this.census.estimate()
   }
 
   static async start(options: PeerOptions): Promise<Peer> {
@@ -165,6 +174,7 @@ export class Peer {
       listen: this.listenAddrs,
       handlers: this.handlerNames,
       workers: this.workersSeen(),
+      census: this.census.view(),
     })
   }
 
@@ -179,6 +189,7 @@ export class Peer {
   async close(): Promise<void> {
     this.watcher?.close()
     clearInterval(this.announceTimer)
+    this.census.close()
     this.parts.scheduler?.stop()
     await this.executor?.stop()
     await this.parts.link?.close()
@@ -189,10 +200,23 @@ export class Peer {
   }
 
   private async wire(): Promise<void> {
-    const { group, node, queue, pool } = this.parts
+    const { group, node, queue, pool, link } = this.parts
+    this.census = new Census({
+      selfId: this.identity.peerId,
+      config: queue.census,
+      publish: (poll) => this.announcements.publishPoll(poll),
+      send: async (answer) => void (await link?.call('census.answer', answer, queue.census.intervalMs)),
+      report: () => this.censusReport(),
+      onError: (err) => this.options.log?.(`peerqueue: ${errorMessage(err)}`),
+    })
     this.announcements = new Announcements(node, queue.rendezvous, new Set(queue.trustedPeers.map((p) => p.id)), {
-      onLeader: (a) => this.parts.link?.suggest(a.leader),
+      onLeader: (a) => link?.suggest(a.leader),
       onWorker: (a) => this.gossipWorkers.set(a.worker, { capacity: a.capacity, running: a.running, lastSeen: Date.now() }),
+      onPoll: (poll, from) => {
+        // Only a leader polls: a poll from someone other than the leader we know means leadership moved.
+        link?.suggest(from)
+        this.census.heard(poll)
+      },
     })
     this.announceTimer = setInterval(() => this.announce(), ANNOUNCE_EVERY_MS)
     if (!group) return
@@ -209,6 +233,7 @@ export class Peer {
       pool,
       status: () => this.status(),
       work: this.parts.work!,
+      censusAnswer: (peerId, answer) => this.census.answer(peerId, answer),
     })
     const perSecond = queue.limits.maxRequestsPerSecond
     await serveRpc(node, service.handle, { perSecond, burst: 2 * perSecond })
@@ -249,7 +274,11 @@ export class Peer {
   }
 
   private async onRoleChange(leader: boolean): Promise<void> {
-    if (!leader) return
+    if (!leader) {
+      this.census.follow()
+      return
+    }
+    this.census.lead()
     const released = await this.parts.scheduler?.releaseStaleWorkers(this.identity.peerId, this.parts.workerId).catch(() => 0)
     if (released) this.options.log?.(`peerqueue: handed back the leases of ${released} earlier run(s) of this peer; their jobs run again`)
     this.parts.scheduler?.wake()
@@ -261,6 +290,12 @@ export class Peer {
     const group = this.parts.group
     if (group?.isLeader()) this.announcements.announceLeader(group instanceof RaftGroup ? group.raft.core.term : 1)
     if (this.executor) this.announcements.announceWorker(this.parts.workerId, this.parts.pool.threads, this.executor.runningCount)
+  }
+
+  private censusReport(): { busy: boolean; freeSlots: number; handlers: string[]; version: string } {
+    const running = this.executor?.runningCount ?? 0
+    const capacity = this.executor ? this.parts.pool.threads : 0
+    return { busy: running > 0, freeSlots: Math.max(0, capacity - running), handlers: this.handlerNames, version: RUNTIME_VERSION }
   }
 
   private workersSeen(): PeerStatus['workers'] {

@@ -21,7 +21,8 @@ export class TestCluster {
     readonly peers: ClusterPeer[],
   ) {}
 
-  static async create(trusted: number, workers: number): Promise<TestCluster> {
+  /** `queueSettings` is YAML added to the queue's entry (indented four spaces), such as census settings. */
+  static async create(trusted: number, workers: number, queueSettings = ''): Promise<TestCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'pq-cluster-'))
     const peers: ClusterPeer[] = []
     const addrs: string[] = []
@@ -39,7 +40,7 @@ export class TestCluster {
     const trustedLines = peers.filter((p) => p.trusted).map((p, i) => `      - id: ${p.id}\n        addrs: [${addrs[i]}]`)
     await writeFile(
       registry,
-      `version: 1\nqueues:\n  - name: cluster\n    rendezvous: cluster-test\n    trustedPeers:\n${trustedLines.join('\n')}\n    submitters: [${client.peerId}]\n    workers: any\n`,
+      `version: 1\nqueues:\n  - name: cluster\n    rendezvous: cluster-test\n    trustedPeers:\n${trustedLines.join('\n')}\n    submitters: [${client.peerId}]\n    workers: any\n${queueSettings}`,
     )
     return new TestCluster(dir, registry, clientKey, peers)
   }

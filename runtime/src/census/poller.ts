@@ -14,6 +14,8 @@ export interface PollerOptions {
   readonly targetSample: number
   readonly windowSize?: number
   readonly pollId?: () => string
+  /** p of the last poll seen, when a new leader takes over the census from an old one. */
+  readonly firstP?: number
 }
 
 export type AnswerVerdict = TallyVerdict | 'closed'
@@ -28,7 +30,7 @@ export class CensusPoller {
   constructor(private readonly options: PollerOptions) {
     this.window = new CensusWindow(options.windowSize ?? 10)
     this.makePollId = options.pollId ?? (() => randomBytes(16).toString('hex'))
-    this.p = Math.min(1, options.targetSample / FIRST_POLL_POPULATION)
+    this.p = options.firstP ?? Math.min(1, options.targetSample / FIRST_POLL_POPULATION)
   }
 
   /** Opens the next poll (closing none: call close first). */

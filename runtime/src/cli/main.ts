@@ -10,6 +10,7 @@ import { redrive } from './redrive.js'
 import { registry } from './registry.js'
 import { start } from './start.js'
 import { status } from './status.js'
+import { RUNTIME_VERSION } from '../version.js'
 
 const commands: readonly CliCommand[] = [start, dev, keygen, enqueue, status, job, cancel, redrive, registry]
 
@@ -20,13 +21,17 @@ peerqueue peer and operator tool.
 Commands:
 ${commands.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join('\n')}
 
-Run queue-runtime <command> --help for a command's options.`
+Run queue-runtime <command> --help for a command's options, queue-runtime --version for the version.`
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${overview}\n`)
     return name ? 0 : 2
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${RUNTIME_VERSION}\n`)
+    return 0
   }
   const command = commands.find((c) => c.name === name)
   if (!command) {

@@ -4,10 +4,13 @@ import { clientOptionHelp, clientOptionSpec, withClient } from './client-options
 
 export const status: CliCommand = {
   name: 'status',
-  summary: 'show the queue: leader, members, jobs by state, workers',
+  summary: 'show the queue: leader, members, jobs by state, workers, census',
   usage: `Usage: queue-runtime status [options]
 
-Asks a trusted peer of the queue for its view of the group and the jobs.
+Asks a trusted peer of the queue for its view of the group and the jobs. The
+leader adds its census: the number of peers, how many are idle and the free
+handler slots, estimated from polls that only a sample of peers answer, each
+with its 95% interval.
 
 Options:
 ${clientOptionHelp}`,
@@ -29,6 +32,17 @@ function formatStatus(s: PeerStatus): string {
     `jobs        ${jobs}`,
     ...s.workers.map((w) => `worker      ${w.id} running ${w.running}/${w.capacity}`),
     `handlers    ${s.handlers.join(', ') || '(none)'}`,
+    ...censusLines(s.census),
   ]
   return lines.join('\n') + '\n'
+}
+
+function censusLines(census: PeerStatus['census']): string[] {
+  if (!census) return ['census      (none yet: the leader polls every few seconds)']
+  const range = (i: { estimate: number; low: number; high: number | null }) =>
+    `${Math.round(i.estimate)} (95%: ${Math.floor(i.low)}-${i.high === null ? '?' : Math.ceil(i.high)})`
+  return [
+    `census      peers ${range(census.population)}, idle ${range(census.idle)}, free slots ${range(census.freeSlots)}`,
+    `            from ${census.sampled} answers to ${census.polls} poll(s); poll ${census.round} asked with p ${census.p.toPrecision(3)} and drew ${census.answers}`,
+  ]
 }

@@ -1,7 +1,9 @@
 // Gossipsub topics derived from the queue's rendezvous string. The leader announces itself on
-// <rendezvous>/leader; workers announce their capacity on <rendezvous>/workers. Messages are
-// signed (StrictSign), and a leader announcement counts only if a trusted peer signed it about
-// itself, so no one can redirect workers to an impostor.
+// <rendezvous>/leader; workers announce their capacity on <rendezvous>/workers; census polls go
+// out on <rendezvous>/census. Messages are signed (StrictSign), and leader announcements and
+// polls count only if a trusted peer signed them, so no one can redirect workers to an impostor
+// or make the network answer polls of its own.
+import { pollShape, type Poll } from '../census/poll.js'
 import type { PeerNode } from './node.js'
 
 export interface LeaderAnnouncement {
@@ -23,19 +25,22 @@ const MAX_ANNOUNCEMENT_BYTES = 4096
 export class Announcements {
   private readonly leaderTopic: string
   private readonly workersTopic: string
+  private readonly censusTopic: string
 
   constructor(
     private readonly node: PeerNode,
     rendezvous: string,
     private readonly trusted: ReadonlySet<string>,
-    handlers: { onLeader?: (a: LeaderAnnouncement) => void; onWorker?: (a: WorkerAnnouncement) => void },
+    handlers: { onLeader?: (a: LeaderAnnouncement) => void; onWorker?: (a: WorkerAnnouncement) => void; onPoll?: (poll: Poll, from: string) => void },
   ) {
     this.leaderTopic = `${rendezvous}/leader`
     this.workersTopic = `${rendezvous}/workers`
+    this.censusTopic = `${rendezvous}/census`
     const pubsub = node.services.pubsub
     if (!pubsub) return
     pubsub.subscribe(this.leaderTopic)
     pubsub.subscribe(this.workersTopic)
+    pubsub.subscribe(this.censusTopic)
     pubsub.addEventListener('message', (event) => {
       const message = event.detail
       if (message.type !== 'signed') return
@@ -46,6 +51,9 @@ export class Announcements {
         handlers.onLeader?.({ leader: from, term: body.term })
       } else if (message.topic === this.workersTopic && typeof body.worker === 'string' && body.worker.startsWith(`${from}/`)) {
         handlers.onWorker?.({ worker: body.worker, peerId: from, capacity: Number(body.capacity) || 0, running: Number(body.running) || 0 })
+      } else if (message.topic === this.censusTopic && this.trusted.has(from)) {
+        const poll = pollShape.safeParse(body)
+        if (poll.success) handlers.onPoll?.(poll.data, from)
       }
     })
   }
@@ -56,6 +64,10 @@ export class Announcements {
 
   announceWorker(worker: string, capacity: number, running: number): void {
     this.publish(this.workersTopic, { worker, capacity, running })
+  }
+
+  publishPoll(poll: Poll): void {
+    this.publish(this.censusTopic, poll)
   }
 
   private publish(topic: string, body: object): void {

@@ -18,6 +18,9 @@ export interface NodeOptions {
   readonly pubsub?: boolean
 }
 
+/** Peers one address may hold before gossipsub's scoring starts to distrust them. */
+const COLOCATED_PEERS = 1_000
+
 export type PeerNode = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>; pubsub?: GossipSub }>
 
 export async function createPeerNode(options: NodeOptions): Promise<PeerNode> {
@@ -25,7 +28,15 @@ export async function createPeerNode(options: NodeOptions): Promise<PeerNode> {
     ? {
         identify: identify(),
         // StrictSign: every message carries its author's signature, so no peer can speak for another.
-        pubsub: gossipsub({ globalSignaturePolicy: StrictSign, allowPublishToZeroTopicPeers: true, emitSelf: false }),
+        pubsub: gossipsub({
+          globalSignaturePolicy: StrictSign,
+          allowPublishToZeroTopicPeers: true,
+          emitSelf: false,
+          // Gossipsub's default scoring graylists every peer of an address shared by more than 10,
+          // and then neither sends to them nor hears them. peerqueue expects many workers behind
+          // one NAT or on one machine; trust comes from signatures and the registry, not addresses.
+          scoreParams: { IPColocationFactorThreshold: COLOCATED_PEERS, IPColocationFactorWhitelist: new Set(['127.0.0.1', '::1']) },
+        }),
       }
     : { identify: identify() }
   try {

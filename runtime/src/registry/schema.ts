@@ -32,7 +32,15 @@ export const registrySchema = z.strictObject({
             maxRequestsPerSecond: z.int().positive().max(1_000_000).default(2_000),
           })
           .prefault({}),
-        census: z.strictObject({ targetSample: z.int().min(5).max(10_000).default(50) }).prefault({}),
+        census: z
+          .strictObject({
+            /** Answers wanted a poll; p is chosen to draw about this many. */
+            targetSample: z.int().min(5).max(10_000).default(50),
+            intervalMs: z.int().min(100).max(3_600_000).default(10_000),
+            /** Polls pooled into the estimate. */
+            windowSize: z.int().min(1).max(100).default(10),
+          })
+          .prefault({}),
       }),
     )
     .min(1),

@@ -11,9 +11,10 @@ import type { ConsensusGroup } from '../raft/group.js'
 import type { QueueConfig } from '../registry/schema.js'
 import type { Catalog } from '../worker/catalog.js'
 import type { HandlerPool } from '../worker/pool.js'
+import { answerShape, type Answer } from '../census/poll.js'
 import { viewOf, type JobView } from './job-view.js'
 import { enqueueRequest, idsRequest, parseRequest as parse, redriveRequest, waitRequest, type EnqueueRequest } from './requests.js'
-import { WorkService } from './work-service.js'
+import { WorkService, assertMayWork } from './work-service.js'
 
 export interface ServiceOptions {
   readonly group: ConsensusGroup
@@ -23,6 +24,8 @@ export interface ServiceOptions {
   readonly pool: HandlerPool
   readonly status: () => unknown
   readonly work: WorkService
+  /** Counts a census answer; says whether it counted. */
+  readonly censusAnswer: (peerId: string, answer: Answer) => string
 }
 
 type Waiter = (view: JobView) => void
@@ -47,6 +50,10 @@ export class QueueService {
       throw new PeerqueueError('E_NOT_LEADER', 'this trusted peer is not the leader; ask the leader named by status')
     }
     if (WorkService.handles(method)) return this.options.work.handle(method, params, caller)
+    if (method === 'census.answer') {
+      assertMayWork(this.options.queue, caller.peerId)
+      return { verdict: this.options.censusAnswer(caller.peerId, parse(answerShape, params, method)) }
+    }
     this.authorize(caller)
     switch (method) {
       case 'enqueue':

@@ -136,9 +136,7 @@ export class WorkService {
   }
 
   private authorize(caller: Caller): void {
-    const { workers, trustedPeers, name } = this.queue
-    if (workers === 'any' || trustedPeers.some((p) => p.id === caller.peerId) || workers.includes(caller.peerId)) return
-    throw new PeerqueueError('E_NOT_ALLOWED', `peer ${caller.peerId} may not work on queue "${name}" (see workers in the registry)`)
+    assertMayWork(this.queue, caller.peerId)
   }
 
   private own(workerId: string, caller: Caller): void {
@@ -150,4 +148,11 @@ export class WorkService {
 
 function accepted(result: ApplyResult | undefined): boolean {
   return result?.type === 'fenced' && result.accepted
+}
+
+/** Workers (and trusted peers) may lease work and answer census polls; the registry says who they are. */
+export function assertMayWork(queue: QueueConfig, peerId: string): void {
+  const { workers, trustedPeers, name } = queue
+  if (workers === 'any' || trustedPeers.some((p) => p.id === peerId) || workers.includes(peerId)) return
+  throw new PeerqueueError('E_NOT_ALLOWED', `peer ${peerId} may not work on queue "${name}" (see workers in the registry)`)
 }

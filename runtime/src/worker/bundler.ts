@@ -1,8 +1,8 @@
 // Bundles each handler module in jobs/ with esbuild into one ESM file in a cache directory,
 // named by the hash of its content: an unchanged handler keeps its file, and threads that
 // imported an older version keep running it while new runs use the new one.
-import { createHash } from 'node:crypto'
-import { mkdir, readdir, writeFile, access } from 'node:fs/promises'
+import { createHash, randomUUID } from 'node:crypto'
+import { access, mkdir, readdir, rename, writeFile } from 'node:fs/promises'
 import { join, basename, extname, relative } from 'node:path'
 import { build, type Message } from 'esbuild'
 import { PeerqueueError } from '../errors.js'
@@ -58,7 +58,12 @@ async function bundleOne(file: string, cacheDir: string): Promise<BundledHandler
   }
   const hash = createHash('sha256').update(output).digest('hex').slice(0, 16)
   const bundle = join(cacheDir, `${basename(file, extname(file))}-${hash}.mjs`)
-  if (!(await exists(bundle))) await writeFile(bundle, output)
+  if (!(await exists(bundle))) {
+    // Peers sharing a data directory bundle at the same time: a reader must never see half a file.
+    const partial = `${bundle}.${process.pid}.${randomUUID()}.tmp`
+    await writeFile(partial, output)
+    await rename(partial, bundle)
+  }
   return { source, bundle }
 }
 
