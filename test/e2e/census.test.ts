@@ -79,11 +79,11 @@ async function watchPolls(watch: LeaderWatch, polls: number): Promise<Census[]> 
   const key = (s: PeerStatus) => `${s.leader}/${s.census?.round}`
   const before = key(await watch.status())
   const seen = new Map<string, Census>()
-  const deadline = Date.now() + 60_000
+  const deadline = Date.now() + 90_000
   while (seen.size < polls && Date.now() < deadline) {
     const status = await watch.status()
     if (status.census && status.census.round > SETTLING_POLLS && key(status) !== before) seen.set(key(status), status.census)
-    await new Promise((r) => setTimeout(r, 100))
+    await new Promise((r) => setTimeout(r, 250))
   }
   expect(seen.size).toBe(polls)
   return [...seen.values()]
@@ -113,13 +113,13 @@ describe('the census on a network of 33 peers', () => {
   })
 
   it('estimates the number of peers from a sample, while peers leave and join', async () => {
-    cluster = await TestCluster.create(3, 0, '    census: { targetSample: 12, intervalMs: 400 }\n')
+    cluster = await TestCluster.create(3, 0, '    census: { targetSample: 12, intervalMs: 1000 }\n')
     await cluster.startAll()
     swarms.push(...(await Promise.all([startSwarm(cluster), startSwarm(cluster), startSwarm(cluster)])))
     watch = new LeaderWatch(cluster)
 
     // Let p settle from its cautious start before judging.
-    await watchPolls(watch, 8)
+    await watchPolls(watch, 5)
     const steady = await watchPolls(watch, 12)
     expectHolds(steady, 33)
     // A sample, not everyone: p stays well below 1 and the answers near the target.
@@ -131,13 +131,13 @@ describe('the census on a network of 33 peers', () => {
     expect(last.idle.estimate + last.busy.estimate).toBeCloseTo(last.population.estimate, 5)
 
     await stopSwarm(swarms.shift()!)
-    await watchPolls(watch, 4)
+    await watchPolls(watch, 3)
     const leftSteady = await watchPolls(watch, 12)
     expectHolds(leftSteady, 23)
 
     swarms.push(await startSwarm(cluster))
-    await watchPolls(watch, 4)
+    await watchPolls(watch, 3)
     const joinedSteady = await watchPolls(watch, 12)
     expectHolds(joinedSteady, 33)
-  }, 240_000)
+  }, 300_000)
 })

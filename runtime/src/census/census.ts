@@ -40,6 +40,10 @@ export interface CensusView {
   readonly answers: number
   readonly sampled: number
   readonly intervalMs: number
+  /** Answers that came after their poll had closed, since this peer became the leader: many mean the interval is too short for the network. */
+  readonly lateAnswers: number
+  /** Answers from peers the poll did not select (misbehaving peers), likewise. */
+  readonly refusedAnswers: number
   readonly population: IntervalView
   readonly idle: IntervalView
   readonly busy: IntervalView
@@ -52,6 +56,8 @@ export class Census {
   private timer: NodeJS.Timeout | undefined
   private lastSeenP: number | undefined
   private latest: CensusEstimate | undefined
+  private late = 0
+  private refused = 0
 
   constructor(private readonly options: CensusOptions) {}
 
@@ -61,6 +67,8 @@ export class Census {
     const { targetSample, windowSize, intervalMs } = this.options.config
     this.poller = new CensusPoller({ targetSample, windowSize, firstP: this.lastSeenP })
     this.latest = undefined
+    this.late = 0
+    this.refused = 0
     this.tick()
     this.timer = setInterval(() => this.tick(), intervalMs)
     this.timer.unref()
@@ -85,7 +93,10 @@ export class Census {
   answer(peerId: string, answer: Answer): AnswerVerdict {
     if (!this.poller) return 'closed'
     const { pollId, ...report } = answer
-    return this.poller.answer(pollId, peerId, report)
+    const verdict = this.poller.answer(pollId, peerId, report)
+    if (verdict === 'closed') this.late++
+    if (verdict === 'not-selected') this.refused++
+    return verdict
   }
 
   estimate(): CensusEstimate | undefined {
@@ -104,6 +115,8 @@ export class Census {
       answers: e.answers,
       sampled: e.sampled,
       intervalMs: this.options.config.intervalMs,
+      lateAnswers: this.late,
+      refusedAnswers: this.refused,
       population: viewOf(e.population),
       idle: viewOf(e.idle),
       busy: viewOf(e.busy),

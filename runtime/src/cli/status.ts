@@ -44,5 +44,6 @@ function censusLines(census: PeerStatus['census']): string[] {
   return [
     `census      peers ${range(census.population)}, idle ${range(census.idle)}, free slots ${range(census.freeSlots)}`,
     `            from ${census.sampled} answers to ${census.polls} poll(s); poll ${census.round} asked with p ${census.p.toPrecision(3)} and drew ${census.answers}`,
+    ...(census.lateAnswers > 0 ? [`            ${census.lateAnswers} answer(s) came after their poll closed (is census.intervalMs too short for this network?)`] : []),
   ]
 }
