@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { estimateTotal } from './estimator.js'
+import { Census } from './census.js'
 import { CensusPoller } from './poller.js'
-import type { PeerReport, PollSummary } from './poll.js'
+import type { PeerReport, Poll, PollSummary } from './poll.js'
 import { selectorFor } from './selection.js'
 import { PollTally } from './tally.js'
 import { CensusWindow } from './window.js'
@@ -105,5 +106,49 @@ describe('census poller', () => {
     const poll = poller.next()
     poller.close(1)
     expect(poller.answer(poll.pollId, 'peer-1', idle)).toBe('closed')
+  })
+})
+
+describe('census on a peer', () => {
+  it('publishes polls while leading, refuses unselected and late answers, and reports them', async () => {
+    const published: Poll[] = []
+    const census = new Census({
+      selfId: 'leader-peer',
+      config: { targetSample: 50, intervalMs: 60_000, windowSize: 10 },
+      publish: (poll) => published.push(poll),
+      send: async () => undefined,
+      report: () => idle,
+      onError: (err) => {
+        throw err
+      },
+    })
+    census.lead()
+    const poll = published[0]!
+    const selected = selectorFor(poll.pollId, poll.p)
+    const outsider = peers.find((id) => !selected(id))!
+    expect(census.answer(outsider, { pollId: poll.pollId, ...idle })).toBe('not-selected')
+    expect(census.answer('someone', { pollId: 'ffffffffffffffff', ...idle })).toBe('closed')
+    census.follow()
+    expect(census.view()).toBeNull()
+    census.lead()
+    expect(published).toHaveLength(2)
+    census.close()
+  })
+
+  it('answers a poll that selects it, and only then', async () => {
+    const sent: string[] = []
+    const census = new Census({
+      selfId: 'peer-7',
+      config: { targetSample: 50, intervalMs: 60_000, windowSize: 10 },
+      publish: () => undefined,
+      send: async (answer) => void sent.push(answer.pollId),
+      report: () => idle,
+      onError: () => undefined,
+    })
+    const pollIds = Array.from({ length: 200 }, (_, i) => i.toString(16).padStart(8, '0'))
+    for (const [i, pollId] of pollIds.entries()) census.heard({ pollId, p: 0.25, round: i + 1 })
+    expect(sent).toEqual(pollIds.filter((pollId) => selectorFor(pollId, 0.25)('peer-7')))
+    expect(sent.length).toBeGreaterThan(20)
+    expect(sent.length).toBeLessThan(80)
   })
 })
