@@ -1,0 +1,88 @@
+// peerqueue processes for the benchmark: a throwaway registry with generous limits, and peers
+// started as `queue-runtime start` child processes (or, for the embedded case, in this process).
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createKeyFile } from '@peerqueue/runtime'
+import { freePort } from './redis.js'
+
+export const REPO = join(import.meta.dirname, '..', '..')
+export const CLI = join(REPO, 'runtime', 'dist', 'cli', 'main.js')
+export const BENCH_JOBS = join(REPO, 'bench', 'jobs')
+
+export interface BenchQueue {
+  readonly dir: string
+  readonly registry: string
+  readonly clientKey: string
+  readonly trustedKeys: readonly string[]
+  readonly trustedIds: readonly string[]
+}
+
+export async function makeQueue(trusted: number): Promise<BenchQueue> {
+  const dir = await mkdtemp(join(tmpdir(), 'pq-bench-'))
+  const trustedKeys: string[] = []
+  const trustedIds: string[] = []
+  const lines: string[] = []
+  for (let i = 1; i <= trusted; i++) {
+    const key = join(dir, `trusted-${i}.key`)
+    const { peerId } = await createKeyFile(key)
+    trustedKeys.push(key)
+    trustedIds.push(peerId)
+    lines.push(`      - id: ${peerId}\n        addrs: [/ip4/127.0.0.1/tcp/${await freePort()}]`)
+  }
+  const clientKey = join(dir, 'client.key')
+  const client = await createKeyFile(clientKey)
+  const registry = join(dir, 'registry.yaml')
+  await writeFile(
+    registry,
+    `version: 1
+queues:
+  - name: bench
+    rendezvous: bench-${Date.now()}
+    trustedPeers:
+${lines.join('\n')}
+    submitters: [${client.peerId}]
+    workers: any
+    limits: { maxQueuedJobs: 10000000, maxRequestsPerSecond: 1000000 }
+`,
+  )
+  return { dir, registry, clientKey, trustedKeys, trustedIds }
+}
+
+export interface PeerProcess {
+  readonly child: ChildProcess
+  readonly pid: number
+  stop(signal?: NodeJS.Signals): Promise<void>
+}
+
+export async function startPeerProcess(queue: BenchQueue, key: string, name: string, args: readonly string[]): Promise<PeerProcess> {
+  const child = spawn(process.execPath, [CLI, 'start', '--registry', queue.registry, '--key', key, '--data', join(queue.dir, 'data', name), ...args], {
+    cwd: queue.dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} not ready within 30 s:\n${output}`)), 30_000)
+    child.stdout!.on('data', () => {
+      if (!output.includes('peerqueue: ready')) return
+      clearTimeout(timer)
+      resolve()
+    })
+    void exited.then(() => {
+      clearTimeout(timer)
+      reject(new Error(`${name} exited before it was ready:\n${output}`))
+    })
+  })
+  return {
+    child,
+    pid: child.pid!,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      await exited
+    },
+  }
+}

@@ -1,0 +1,127 @@
+// npm run bench [-- --quick] [-- --json]: peerqueue and BullMQ on Redis, side by side, in one run
+// on this machine, with the same no-op handler. See BENCHMARKS.md for what each figure means.
+import { cpus, totalmem } from 'node:os'
+import { parseArgs } from 'node:util'
+import { startBullmq } from './bullmq-side.js'
+import { redisServerPath } from './lib/redis.js'
+import { rssMb, round, sleep } from './lib/stats.js'
+import { measureLatency, measureThroughput, type Latency, type System, type Throughput } from './lib/workload.js'
+import { measureFailover, measureHolderRss, startCluster, startEmbedded } from './peerqueue-side.js'
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    concurrency: { type: 'string', default: '50' },
+    help: { type: 'boolean', short: 'h' },
+  },
+})
+
+if (values.help) {
+  console.log(`Usage: npm run bench -- [--quick] [--json] [--concurrency N]
+
+Measures peerqueue (one embedded trusted peer; 3 trusted peer processes + 1 worker process)
+and BullMQ on Redis (appendfsync always and everysec; one worker process) with the same no-op
+handler: enqueue rate, end-to-end throughput, enqueue-to-result latency, leader failover, and
+the memory of an idle worker peer and of a trusted peer holding many queued jobs.
+  --quick          smaller runs (about a minute), for a smoke test
+  --json           print one JSON object
+  --concurrency N  jobs each worker runs at once (default 50)`)
+  process.exit(0)
+}
+
+const quick = values.quick
+const concurrency = Number(values.concurrency)
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+  console.error('bench: --concurrency takes a whole number of at least 1')
+  process.exit(2)
+}
+const sizes = quick
+  ? { jobs: 2_000, latencyJobs: 200, latencyRate: 100, heldJobs: 10_000 }
+  : { jobs: 20_000, latencyJobs: 1_000, latencyRate: 200, heldJobs: 100_000 }
+const say = (line: string) => values.json || console.error(line)
+
+interface SideFigures extends Throughput {
+  readonly latency: Latency
+}
+
+async function measure(name: string, system: System): Promise<SideFigures> {
+  say(`${name}: warming up`)
+  await measureThroughput(system, 200)
+  say(`${name}: ${sizes.jobs} jobs end to end`)
+  const throughput = await measureThroughput(system, sizes.jobs)
+  say(`${name}: ${throughput.throughputPerSecond} jobs/s; latency at ${sizes.latencyRate} jobs/s`)
+  const latency = await measureLatency(system, sizes.latencyJobs, sizes.latencyRate)
+  say(`${name}: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`)
+  return { ...throughput, latency }
+}
+
+const started = Date.now()
+
+const embedded = await startEmbedded(concurrency)
+const embeddedFigures = await measure('peerqueue, 1 trusted peer embedded', embedded.system)
+await embedded.close()
+
+const cluster = await startCluster(concurrency)
+await sleep(2_000)
+const workerIdleRssMb = await rssMb(cluster.worker!.pid)
+const clusterFigures = await measure('peerqueue, 3 trusted + 1 worker', cluster.system)
+say('peerqueue, 3 trusted + 1 worker: SIGKILL the leader under load')
+const failoverMs = await measureFailover(cluster)
+say(`peerqueue: writes resumed ${failoverMs} ms after the leader was killed`)
+await cluster.close()
+
+say(`peerqueue: RSS of a trusted peer holding ${sizes.heldJobs} queued jobs`)
+const holderRssMb = await measureHolderRss(sizes.heldJobs)
+
+const redis = redisServerPath()
+let bullmq: { always: SideFigures; everysec: SideFigures } | null = null
+if (!redis) {
+  say('BullMQ baseline skipped: redis-server is not installed (Debian/Ubuntu: sudo apt-get install redis-server); peerqueue figures only')
+} else {
+  const scripts = import.meta.dirname
+  const always = await startBullmq(redis, 'always', concurrency, scripts)
+  const alwaysFigures = await measure('BullMQ, Redis appendfsync always', always.system)
+  await always.close()
+  const everysec = await startBullmq(redis, 'everysec', concurrency, scripts)
+  const everysecFigures = await measure('BullMQ, Redis appendfsync everysec', everysec.system)
+  await everysec.close()
+  bullmq = { always: alwaysFigures, everysec: everysecFigures }
+}
+
+const ratio = (a: number, b: number | undefined) => (b ? round(a / b, 2) : null)
+const report = {
+  quick,
+  concurrency,
+  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version },
+  sizes,
+  peerqueue: { embedded: embeddedFigures, cluster: { ...clusterFigures, failoverMs, workerIdleRssMb }, holder: { jobs: sizes.heldJobs, rssMb: holderRssMb } },
+  bullmq,
+  ratios: {
+    throughputVsBullmqAlways: ratio(clusterFigures.throughputPerSecond, bullmq?.always.throughputPerSecond),
+    latencyP50VsBullmqAlways: ratio(clusterFigures.latency.p50Ms, bullmq?.always.latency.p50Ms),
+    embeddedThroughputVsBullmqAlways: ratio(embeddedFigures.throughputPerSecond, bullmq?.always.throughputPerSecond),
+    embeddedLatencyP50VsBullmqAlways: ratio(embeddedFigures.latency.p50Ms, bullmq?.always.latency.p50Ms),
+    throughputVsBullmqEverysec: ratio(clusterFigures.throughputPerSecond, bullmq?.everysec.throughputPerSecond),
+  },
+  seconds: Math.round((Date.now() - started) / 1000),
+}
+
+if (values.json) {
+  console.log(JSON.stringify(report))
+} else {
+  const row = (name: string, f: SideFigures, extra = '') =>
+    `| ${name} | ${f.enqueuePerSecond} | ${f.throughputPerSecond} | ${f.latency.p50Ms} | ${f.latency.p99Ms} |${extra}`
+  console.log(`
+| setup | enqueue jobs/s | end-to-end jobs/s | p50 ms | p99 ms |
+|---|---|---|---|---|
+${row('peerqueue, 1 trusted peer embedded', embeddedFigures)}
+${row('peerqueue, 3 trusted + 1 worker', clusterFigures)}
+${bullmq ? `${row('BullMQ, appendfsync always', bullmq.always)}\n${row('BullMQ, appendfsync everysec', bullmq.everysec)}` : '| BullMQ | (redis-server not installed) | | | |'}
+
+failover (SIGKILL the leader, until writes commit again): ${failoverMs} ms
+idle worker peer RSS: ${workerIdleRssMb} MB; trusted peer holding ${sizes.heldJobs} queued jobs: ${holderRssMb} MB
+ratios: ${JSON.stringify(report.ratios)}
+(${report.seconds} s, ${report.machine.cpus} × ${report.machine.model}, Node ${report.machine.node}${quick ? ', quick' : ''})`)
+}
+process.exit(0)

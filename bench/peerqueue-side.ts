@@ -1,0 +1,122 @@
+// peerqueue set up two ways: one trusted peer embedded in this process (it keeps the queue and
+// runs the handlers), and 3 trusted peers in 3 processes plus 1 worker peer process.
+import { join } from 'node:path'
+import { Peer } from '@peerqueue/runtime'
+import { QueueClient } from '@peerqueue/runtime/client'
+import { BENCH_JOBS, makeQueue, startPeerProcess, type BenchQueue, type PeerProcess } from './lib/peers.js'
+import { rssMb, sleep } from './lib/stats.js'
+import type { System } from './lib/workload.js'
+
+const EMPTY_PAYLOAD = '{"json":{}}'
+
+export interface PeerqueueSetup {
+  readonly system: System
+  readonly client: QueueClient
+  readonly queue: BenchQueue
+  readonly trusted: PeerProcess[]
+  readonly worker: PeerProcess | undefined
+  close(): Promise<void>
+}
+
+function systemOf(client: QueueClient): System {
+  return {
+    async enqueue(count) {
+      await client.enqueue(Array.from({ length: count }, () => ({ name: 'noop', payload: EMPTY_PAYLOAD })))
+    },
+    async completed() {
+      return (await client.status()).jobs.completed ?? 0
+    },
+    async enqueueAndWait() {
+      const [outcome] = await client.enqueue([{ name: 'noop', payload: EMPTY_PAYLOAD }])
+      if (!outcome || !('id' in outcome)) throw new Error(`enqueue failed: ${JSON.stringify(outcome)}`)
+      const view = await client.wait(outcome.id, 30_000)
+      if (view.state !== 'completed') throw new Error(`job ${outcome.id} ended ${view.state}`)
+    },
+  }
+}
+
+export async function startEmbedded(concurrency: number): Promise<PeerqueueSetup> {
+  const queue = await makeQueue(1)
+  const peer = await Peer.start({ registry: queue.registry, keyFile: queue.trustedKeys[0]!, dataDir: join(queue.dir, 'data'), jobsDir: BENCH_JOBS, concurrency })
+  const client = await QueueClient.connect({ registry: queue.registry, key: queue.clientKey })
+  return {
+    system: systemOf(client),
+    client,
+    queue,
+    trusted: [],
+    worker: undefined,
+    async close() {
+      await client.close()
+      await peer.close()
+    },
+  }
+}
+
+export async function startCluster(concurrency: number): Promise<PeerqueueSetup> {
+  const queue = await makeQueue(3)
+  const trusted = await Promise.all(queue.trustedKeys.map((key, i) => startPeerProcess(queue, key, `trusted-${i + 1}`, ['--no-work'])))
+  const workerKey = join(queue.dir, 'worker.key')
+  const { createKeyFile } = await import('@peerqueue/runtime')
+  await createKeyFile(workerKey)
+  const worker = await startPeerProcess(queue, workerKey, 'worker', ['--jobs', BENCH_JOBS, '--concurrency', String(concurrency)])
+  const client = await QueueClient.connect({ registry: queue.registry, key: queue.clientKey })
+  return {
+    system: systemOf(client),
+    client,
+    queue,
+    trusted,
+    worker,
+    async close() {
+      await client.close()
+      await Promise.all([...trusted, worker].map((p) => p.stop()))
+    },
+  }
+}
+
+/**
+ * SIGKILLs the leader while a client keeps enqueueing, and measures how long writes stop: from
+ * the kill to the first enqueue committed afterwards.
+ */
+export async function measureFailover(setup: PeerqueueSetup): Promise<number> {
+  const leader = (await setup.client.status()).leader
+  const index = setup.queue.trustedIds.indexOf(leader ?? '')
+  if (index < 0) throw new Error('no leader to kill')
+  const committed: number[] = []
+  let stop = false
+  const load = (async () => {
+    const deadline = performance.now() + 20_000
+    while (!stop && performance.now() < deadline) {
+      await setup.system.enqueue(10).then(
+        () => void committed.push(performance.now()),
+        () => undefined,
+      )
+    }
+  })()
+  await sleep(1_000)
+  const killedAt = performance.now()
+  await setup.trusted[index]!.stop('SIGKILL')
+  while (!committed.some((t) => t > killedAt) && performance.now() - killedAt < 15_000) await sleep(5)
+  stop = true
+  await load
+  const after = committed.find((t) => t > killedAt)
+  if (after === undefined) throw new Error('writes did not resume within 15 s of killing the leader')
+  return Math.round(after - killedAt)
+}
+
+/** RSS of a trusted peer (one-peer queue, no handlers) once it holds `jobs` queued jobs. */
+export async function measureHolderRss(jobs: number): Promise<number | null> {
+  const queue = await makeQueue(1)
+  const holder = await startPeerProcess(queue, queue.trustedKeys[0]!, 'holder', ['--no-work'])
+  const client = await QueueClient.connect({ registry: queue.registry, key: queue.clientKey })
+  try {
+    const batch = 1_000
+    for (let sent = 0; sent < jobs; sent += batch) {
+      await client.enqueue(Array.from({ length: Math.min(batch, jobs - sent) }, () => ({ name: 'noop', payload: EMPTY_PAYLOAD })))
+    }
+    await sleep(1_000)
+    return await rssMb(holder.pid)
+  } finally {
+    await client.close()
+    await holder.stop()
+  }
+}
