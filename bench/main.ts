@@ -37,9 +37,10 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
   process.exit(2)
 }
 const sizes = quick
-  ? { jobs: 2_000, latencyJobs: 200, latencyRate: 100, heldJobs: 10_000 }
+  ? { jobs: 1_000, latencyJobs: 100, latencyRate: 100, heldJobs: 5_000 }
   : { jobs: 20_000, latencyJobs: 1_000, latencyRate: 200, heldJobs: 100_000 }
-const say = (line: string) => values.json || console.error(line)
+const t0 = Date.now()
+const say = (line: string) => values.json || console.error(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${line}`)
 
 interface SideFigures extends Throughput {
   readonly latency: Latency

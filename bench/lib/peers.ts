@@ -60,6 +60,8 @@ export async function startPeerProcess(queue: BenchQueue, key: string, name: str
   const child = spawn(process.execPath, [CLI, 'start', '--registry', queue.registry, '--key', key, '--data', join(queue.dir, 'data', name), ...args], {
     cwd: queue.dir,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // PEERQUEUE_BENCH_CPU_PROF=<dir> profiles every peer process (--cpu-prof), to see where the time goes.
+    env: process.env.PEERQUEUE_BENCH_CPU_PROF ? { ...process.env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PEERQUEUE_BENCH_CPU_PROF}/${name}` } : process.env,
   })
   let output = ''
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))

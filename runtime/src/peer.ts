@@ -337,7 +337,7 @@ async function openGroup(
   if (mode === 'worker') return undefined
   if (mode === 'solo') return SoloGroup.open({ dir })
   const others = new Map(queue.trustedPeers.filter((p) => p.id !== identity.peerId).map((p) => [p.id, p.addrs.map((a) => `${a}/p2p/${p.id}`)]))
-  return RaftGroup.open({
+  const group = await RaftGroup.open({
     id: identity.peerId,
     group: queue.name,
     membership: { voters: queue.trustedPeers.map((p) => p.id), learners: [] },
@@ -346,4 +346,7 @@ async function openGroup(
     onRoleChange: (role) => onRoleChange(role === 'leader'),
     transport: (receive) => Libp2pRaftTransport.listen(node, queue.name, { members: others }, receive),
   })
+  // A dead leader's connection closes at once (the OS resets it): elect a new one without waiting out the timeout.
+  node.addEventListener('peer:disconnect', (event) => group.raft.leaderUnreachable(event.detail.toString()))
+  return group
 }

@@ -70,6 +70,25 @@ describe('rules of the registry, enforced', () => {
     expect(await job.result({ timeoutMs: 5_000 })).toBe('real')
   })
 
+  it('fences every outcome of a batched report on its own', async () => {
+    const [first, second] = await queue.enqueueMany([{ job: 'echo', payload: { text: 'one' } }, { job: 'echo', payload: { text: 'two' } }])
+    const worker = await rpcAs(workerKey)
+    const granted = (await worker.rpc.call('work.lease', { ...lease(`${workerId}/r`), count: 2 })) as { jobId: string; attempt: number }[]
+    expect(granted.map((g) => g.jobId).sort()).toEqual([first!.id, second!.id].sort())
+    const [a, b] = granted.map((g) => ({ jobId: g.jobId, attempt: g.attempt }))
+    const stranger = await rpcAs(project.clientKey)
+    await expect(stranger.rpc.call('work.report', { worker: `${workerId}/r`, outcomes: [{ job: a, result: '{"json":"forged"}' }] })).rejects.toMatchObject({ code: 'E_NOT_ALLOWED' })
+    // One current lease, one stale attempt: only the first counts.
+    const outcomes = [
+      { job: a, result: '{"json":"batched"}' },
+      { job: { ...b!, attempt: b!.attempt + 1 }, error: { name: 'Error', message: 'not mine', retryable: false } },
+    ]
+    expect(await worker.rpc.call('work.report', { worker: `${workerId}/r`, outcomes })).toEqual([true, false])
+    expect(await worker.rpc.call('work.report', { worker: `${workerId}/r`, outcomes: [{ job: b, result: '{"json":"two"}' }] })).toEqual([true])
+    expect(await first!.result({ timeoutMs: 5_000 })).toBe('batched')
+    await expect(worker.rpc.call('work.report', { worker: `${workerId}/r`, outcomes: [] })).rejects.toMatchObject({ code: 'E_USAGE' })
+  })
+
   it('answers a full queue with E_QUEUE_FULL', async () => {
     const held = await queue.enqueueMany([1, 2, 3].map((i) => ({ job: 'echo', payload: { text: `t${i}` }, options: { delayMs: 60_000 } })))
     await expect(queue.enqueue('echo', { text: 'one too many' })).rejects.toMatchObject({ code: 'E_QUEUE_FULL' })

@@ -51,6 +51,24 @@ describe('Raft scenarios', () => {
     expect(leaderOf(cluster).core!.term).toBeGreaterThan(term)
   })
 
+  it('a follower told that the leader is unreachable campaigns within a few ticks; while others still hear the leader, nothing changes', () => {
+    const cluster = electedCluster({ peers: 3, seed: 4 })
+    const leader = leaderOf(cluster)
+    const term = leader.core!.term
+    const [a, b] = cluster.nodes.filter((n) => n !== leader)
+    // A false alarm at one follower: the other still hears the leader and refuses its pre-vote.
+    a!.core!.leaderUnreachable(leader.id)
+    cluster.run(20 * TICK)
+    expect(cluster.leader()).toBe(leader)
+    expect(leader.core!.term).toBe(term)
+    // The leader dies; both followers notice at once and elect a new leader well within one election timeout.
+    cluster.crash(leader.id)
+    a!.core!.leaderUnreachable(leader.id)
+    b!.core!.leaderUnreachable(leader.id)
+    expect(cluster.runUntil(() => cluster.leader() !== undefined && cluster.leader() !== leader, 8 * TICK)).toBe(true)
+    expect(cluster.violations).toEqual([])
+  })
+
   it('check-quorum: an isolated leader steps down while the others elect a new one', () => {
     const cluster = electedCluster({ peers: 5, seed: 2 })
     const old = leaderOf(cluster)

@@ -40,8 +40,9 @@ export class LeaderLink {
   }
 
   async call(method: string, params: unknown, retryMs = DEFAULT_RETRY_MS): Promise<unknown> {
-    const deadline = Date.now() + retryMs
-    let delay = 50
+    const started = Date.now()
+    const deadline = started + retryMs
+    let delay = 25
     for (;;) {
       let used: RpcClient | undefined
       try {
@@ -52,7 +53,8 @@ export class LeaderLink {
         // Drop the channel only if no one replaced it meanwhile.
         if (used === undefined || used === this.rpc) await this.forget()
         await new Promise((r) => setTimeout(r, delay))
-        delay = Math.min(delay * 2, 1_000)
+        // An election takes a few hundred ms: look again often at first, then back off.
+        delay = Math.min(delay * 2, Date.now() - started < 5_000 ? 100 : 1_000)
       }
     }
   }

@@ -247,6 +247,19 @@ export class RaftCore {
     return this.membership.voters.includes(this.id)
   }
 
+  /**
+   * The connection to `leader` broke (its process died, or the network dropped it). Rather than
+   * wait out a whole election timeout, campaign within a few ticks. This is safe, and harmless
+   * if the leader is in fact alive: with pre-vote and check-quorum, a peer still hearing the
+   * leader refuses to vote, so only a majority that lost the leader can elect another.
+   */
+  leaderUnreachable(leader: NodeId): void {
+    if (this.role === 'leader' || this.leader !== leader || !this.isPromotable()) return
+    this.electionElapsed = Math.max(this.electionElapsed, this.config.electionTicks)
+    // A spread of a few ticks, so two followers that lost the leader together rarely split the vote.
+    this.randomizedTimeout = this.electionElapsed + 1 + Math.floor(this.config.random() * 3)
+  }
+
   // ---- ticks -------------------------------------------------------------------------
 
   private tickElection(): void {

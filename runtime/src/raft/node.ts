@@ -129,6 +129,13 @@ export class RaftNode<Result> {
     })
   }
 
+  /** See RaftCore.leaderUnreachable: the transport saw the connection to `leader` close. */
+  leaderUnreachable(leader: NodeId): void {
+    if (this.closed) return
+    this.core.leaderUnreachable(leader)
+    this.schedule()
+  }
+
   transferLeadership(to: NodeId): void {
     this.core.transferLeadership(to)
     this.schedule()

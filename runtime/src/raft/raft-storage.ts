@@ -48,6 +48,10 @@ export class RaftStorage {
 
   /** Step 1 of handling a Ready: everything durable before any message leaves. */
   async save(ready: Ready): Promise<void> {
+    // Term and vote must be durable before any message goes out, and so must new entries. The
+    // commit index need not be: after a crash a lower one is safe, and the leader repeats it.
+    const mustSync =
+      ready.entries.length > 0 || (ready.hardState !== undefined && (ready.hardState.term !== this.hardState.term || ready.hardState.vote !== this.hardState.vote))
     if (ready.hardState) this.hardState = ready.hardState
     if (ready.snapshot) await this.saveSnapshot(ready.snapshot, [])
     const records: Record[] = []
@@ -59,7 +63,10 @@ export class RaftStorage {
       if (ready.hardState) await this.wal.append([this.record({ t: 'hs', hs: ready.hardState })])
       return
     }
-    await this.wal.append(records.map((r, i) => ({ index: this.wal.lastIndex + 1 + i, bytes: this.encoder.encode(JSON.stringify(r)) })))
+    await this.wal.append(
+      records.map((r, i) => ({ index: this.wal.lastIndex + 1 + i, bytes: this.encoder.encode(JSON.stringify(r)) })),
+      mustSync,
+    )
   }
 
   /**

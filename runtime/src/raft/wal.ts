@@ -64,14 +64,18 @@ export class WriteAheadLog {
   }
 
   /** Appends records with consecutive indexes and returns once they are on disk. */
-  async append(records: readonly WalRecord[]): Promise<void> {
+  /**
+   * Writes records at the end of the log. With `sync` false they are written but not yet made
+   * durable; the next synced append (one fdatasync covers the whole file) makes them so.
+   */
+  async append(records: readonly WalRecord[], sync = true): Promise<void> {
     if (records.length === 0) return
     const buffers: Buffer[] = []
     let buffered = 0
     for (const record of records) {
       assert(record.index === this.lastIndexWritten + 1, `append ${record.index} after ${this.lastIndexWritten}`)
       if (!this.active || this.activeBytes + buffered >= this.segmentBytes) {
-        await this.flush(buffers)
+        await this.flush(buffers, true)
         buffers.length = 0
         buffered = 0
         await this.roll(record.index)
@@ -81,7 +85,7 @@ export class WriteAheadLog {
       buffered += framed.length
       this.lastIndexWritten = record.index
     }
-    await this.flush(buffers)
+    await this.flush(buffers, sync)
   }
 
   /** Deletes whole segments whose records are all at or below `index` (covered by a snapshot). */
@@ -108,11 +112,11 @@ export class WriteAheadLog {
   }
 
   /** Writes at an explicit position: a segment reopened after a crash is not in append mode. */
-  private async flush(buffers: Buffer[]): Promise<void> {
+  private async flush(buffers: Buffer[], sync: boolean): Promise<void> {
     if (buffers.length === 0 || !this.active) return
     const { bytesWritten } = await this.active.writev(buffers, this.activeBytes)
     this.activeBytes += bytesWritten
-    await this.active.datasync()
+    if (sync) await this.active.datasync()
   }
 
   private async roll(firstIndex: number): Promise<void> {

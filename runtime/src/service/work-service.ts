@@ -4,7 +4,8 @@
 import { z } from 'zod'
 import { PeerqueueError } from '../errors.js'
 import type { Caller } from '../net/rpc.js'
-import type { ApplyResult, GrantedLease } from '../queue/commands.js'
+import type { ApplyResult, Command, GrantedLease, LeaseRef } from '../queue/commands.js'
+import type { JobError } from '../queue/job.js'
 import type { ConsensusGroup } from '../raft/group.js'
 import type { QueueConfig } from '../registry/schema.js'
 import { DEFAULT_LEASE_MS } from '../worker/work-source.js'
@@ -22,6 +23,11 @@ const requests = {
   'work.renew': z.strictObject({ worker, jobs: z.array(leaseRef).max(10_000) }),
   'work.complete': z.strictObject({ worker, job: leaseRef, result: z.string() }),
   'work.fail': z.strictObject({ worker, job: leaseRef, error: errorShape }),
+  /** Many outcomes in one request and one log entry: how a busy worker reports. */
+  'work.report': z.strictObject({
+    worker,
+    outcomes: z.array(z.union([z.strictObject({ job: leaseRef, result: z.string() }), z.strictObject({ job: leaseRef, error: errorShape })])).min(1).max(1000),
+  }),
   'work.progress': z.strictObject({ worker, updates: z.array(z.strictObject({ job: leaseRef, progress: z.number().min(0).max(100) })).max(10_000) }),
   'work.release': z.strictObject({ worker }),
 }
@@ -80,11 +86,13 @@ export class WorkService {
       case 'work.complete': {
         const r = parseRequest(requests['work.complete'], params, method)
         this.own(r.worker, caller)
-        if (Buffer.byteLength(r.result) > this.queue.limits.maxResultBytes) {
-          const error = { name: 'ResultTooLarge', message: `the result is over the queue's limit of ${this.queue.limits.maxResultBytes} bytes`, retryable: false }
-          return accepted((await this.group.propose([{ type: 'fail', worker: r.worker, job: r.job, error }]))[0])
-        }
-        return accepted((await this.group.propose([{ type: 'complete', worker: r.worker, job: r.job, result: r.result }]))[0])
+        return accepted((await this.group.propose([this.outcomeCommand(r.worker, r)]))[0])
+      }
+      case 'work.report': {
+        const r = parseRequest(requests['work.report'], params, method)
+        this.own(r.worker, caller)
+        const results = await this.group.propose(r.outcomes.map((outcome) => this.outcomeCommand(r.worker, outcome)))
+        return results.map(accepted)
       }
       case 'work.fail': {
         const r = parseRequest(requests['work.fail'], params, method)
@@ -105,6 +113,16 @@ export class WorkService {
         return null
       }
     }
+  }
+
+  /** A completion, or a failure; a result over the queue's limit becomes a failure that is not retried. */
+  private outcomeCommand(worker: string, outcome: { job: LeaseRef; result: string } | { job: LeaseRef; error: JobError }): Command {
+    if ('error' in outcome) return { type: 'fail', worker, job: outcome.job, error: outcome.error }
+    if (Buffer.byteLength(outcome.result) > this.queue.limits.maxResultBytes) {
+      const error = { name: 'ResultTooLarge', message: `the result is over the queue's limit of ${this.queue.limits.maxResultBytes} bytes`, retryable: false }
+      return { type: 'fail', worker, job: outcome.job, error }
+    }
+    return { type: 'complete', worker, job: outcome.job, result: outcome.result }
   }
 
   private async lease(worker: string, count: number, exclude: string[], running: string[], waitMs: number, capacity: number): Promise<GrantedLease[]> {

@@ -6,9 +6,11 @@ import type { GrantedLease, LeaseRef } from '../queue/commands.js'
 import type { Catalog } from './catalog.js'
 import type { RunOutcome } from './messages.js'
 import type { HandlerPool } from './pool.js'
-import { DEFAULT_LEASE_MS, type WorkSource } from './work-source.js'
+import { DEFAULT_LEASE_MS, type Outcome, type WorkSource } from './work-source.js'
 
 const PROGRESS_FLUSH_MS = 200
+/** Outcomes sent in one report at most (the leader takes up to 1,000). */
+const MAX_REPORT = 500
 
 export interface ExecutorOptions {
   readonly pool: HandlerPool
@@ -34,6 +36,9 @@ export class Executor {
   private readonly renewTimer: NodeJS.Timeout
   private readonly progressTimer: NodeJS.Timeout
   private readonly finished = new Set<Promise<void>>()
+  /** Outcomes waiting for the report in flight: one report at a time, carrying all that finished meanwhile. */
+  private readonly outbox: { outcome: Outcome; sent: () => void }[] = []
+  private reporting = false
 
   constructor(private readonly options: ExecutorOptions) {
     this.renewTimer = setInterval(() => void this.renew(), (options.leaseMs ?? DEFAULT_LEASE_MS) / 3)
@@ -140,12 +145,30 @@ export class Executor {
     // On shutdown, the release that follows hands every lease back; reporting would only wait on a leader that may be gone.
     if (this.stopped) return
     const outcome = this.withinLimit(ran)
+    await new Promise<void>((sent) => {
+      this.outbox.push({ outcome: outcome.ok ? { job: ref, result: outcome.result } : { job: ref, error: outcome.error }, sent })
+      void this.sendReports()
+    })
+  }
+
+  /** No added wait: the first outcome goes at once, and those that finish while it travels go together next. */
+  private async sendReports(): Promise<void> {
+    if (this.reporting) return
+    this.reporting = true
     try {
-      if (outcome.ok) await this.options.source.complete(ref, outcome.result)
-      else await this.options.source.fail(ref, outcome.error)
-    } catch (err) {
-      // The lease will expire and the job run again: at-least-once, never lost.
-      this.options.onError?.(new Error(`could not report job ${lease.jobId}: ${errorMessage(err)}`))
+      while (this.outbox.length > 0) {
+        const batch = this.outbox.splice(0, MAX_REPORT)
+        try {
+          await this.options.source.report(batch.map((b) => b.outcome))
+        } catch (err) {
+          // The leases will expire and the jobs run again: at-least-once, never lost.
+          const ids = batch.map((b) => b.outcome.job.jobId)
+          this.options.onError?.(new Error(`could not report job(s) ${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ` and ${ids.length - 3} more` : ''}: ${errorMessage(err)}`))
+        }
+        for (const b of batch) b.sent()
+      }
+    } finally {
+      this.reporting = false
     }
   }
 

@@ -16,11 +16,8 @@ export function remoteWorkSource(link: LeaderLink, worker: string, capacity: () 
       if (jobs.length === 0) return []
       return (await link.call('work.renew', { worker, jobs }, 5_000)) as string[]
     },
-    async complete(job, result) {
-      return (await link.call('work.complete', { worker, job, result })) as boolean
-    },
-    async fail(job, error) {
-      return (await link.call('work.fail', { worker, job, error })) as boolean
+    async report(outcomes) {
+      return (await link.call('work.report', { worker, outcomes })) as boolean[]
     },
     async progress(updates) {
       if (updates.length > 0) await link.call('work.progress', { worker, updates }, 5_000)

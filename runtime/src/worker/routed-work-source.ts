@@ -18,8 +18,7 @@ export function routedWorkSource(group: ConsensusGroup, local: WorkSource, remot
   return {
     lease: (count, exclude, running) => route((s) => s.lease(count, exclude, running)),
     renew: (jobs) => route((s) => s.renew(jobs)),
-    complete: (job, result) => route((s) => s.complete(job, result)),
-    fail: (job, error) => route((s) => s.fail(job, error)),
+    report: (outcomes) => route((s) => s.report(outcomes)),
     progress: (updates) => route((s) => s.progress(updates)),
     release: () => route((s) => s.release()),
   }

@@ -12,11 +12,13 @@ export interface WorkSource {
   lease(count: number, exclude: readonly string[], running: readonly string[]): Promise<GrantedLease[]>
   /** Extends the leases; returns the jobs whose lease is gone (cancelled, expired, given to another worker). */
   renew(jobs: readonly LeaseRef[]): Promise<string[]>
-  complete(job: LeaseRef, result: string): Promise<boolean>
-  fail(job: LeaseRef, error: JobError): Promise<boolean>
+  /** Reports finished runs, many at once; says for each whether its lease was still current. */
+  report(outcomes: readonly Outcome[]): Promise<boolean[]>
   progress(updates: readonly { job: LeaseRef; progress: number }[]): Promise<void>
   release(): Promise<void>
 }
+
+export type Outcome = { readonly job: LeaseRef; readonly result: string } | { readonly job: LeaseRef; readonly error: JobError }
 
 export const DEFAULT_LEASE_MS = 6_000
 
@@ -35,11 +37,11 @@ export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs =
       const renewed = new Set(result?.type === 'changed' ? result.jobIds : [])
       return jobs.filter((j) => !renewed.has(j.jobId)).map((j) => j.jobId)
     },
-    async complete(job, result) {
-      return accepted((await group.propose([{ type: 'complete', worker, job, result }]))[0])
-    },
-    async fail(job, error) {
-      return accepted((await group.propose([{ type: 'fail', worker, job, error }]))[0])
+    async report(outcomes) {
+      const results = await group.propose(
+        outcomes.map((o) => ('error' in o ? { type: 'fail' as const, worker, job: o.job, error: o.error } : { type: 'complete' as const, worker, job: o.job, result: o.result })),
+      )
+      return results.map(accepted)
     },
     async progress(updates) {
       if (updates.length === 0) return
