@@ -84,7 +84,10 @@ export async function startPeerProcess(queue: BenchQueue, key: string, name: str
     pid: child.pid!,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      // Bounded, like every step of the benchmark: a peer that does not stop in 10 s is killed.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
       await exited
+      clearTimeout(timer)
     },
   }
 }

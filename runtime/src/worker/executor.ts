@@ -11,6 +11,7 @@ import { DEFAULT_LEASE_MS, type Outcome, type WorkSource } from './work-source.j
 const PROGRESS_FLUSH_MS = 200
 /** Outcomes sent in one report at most (the leader takes up to 1,000). */
 const MAX_REPORT = 500
+const STOP_WAIT_MS = 2_000
 
 export interface ExecutorOptions {
   readonly pool: HandlerPool
@@ -73,7 +74,11 @@ export class Executor {
     clearInterval(this.renewTimer)
     clearInterval(this.progressTimer)
     for (const jobId of this.running.keys()) this.options.pool.abort(jobId, 'the peer is shutting down')
-    await Promise.allSettled([...this.finished])
+    // Reports in flight may be retrying against a leader that is gone; a job whose outcome is
+    // not heard runs again (at-least-once), so shutting down need not wait for them for long.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.allSettled([...this.finished]), new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))])
+    clearTimeout(timer)
     await this.options.source.release().catch(() => undefined)
   }
 
