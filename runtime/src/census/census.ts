@@ -9,6 +9,9 @@ import { CensusPoller, type AnswerVerdict } from './poller.js'
 import { isSelected } from './selection.js'
 import type { CensusEstimate } from './window.js'
 
+/** Until the window holds a full sample, polls come at least this often, so a new leader knows its network soon. */
+const WARMUP_INTERVAL_MS = 1_000
+
 export interface CensusConfig {
   readonly targetSample: number
   readonly intervalMs: number
@@ -64,19 +67,17 @@ export class Census {
   /** This peer became the leader: it runs the polls from now on. */
   lead(): void {
     if (this.poller) return
-    const { targetSample, windowSize, intervalMs } = this.options.config
+    const { targetSample, windowSize } = this.options.config
     this.poller = new CensusPoller({ targetSample, windowSize, firstP: this.lastSeenP })
     this.latest = undefined
     this.late = 0
     this.refused = 0
     this.tick()
-    this.timer = setInterval(() => this.tick(), intervalMs)
-    this.timer.unref()
   }
 
   /** This peer is no longer the leader. */
   follow(): void {
-    clearInterval(this.timer)
+    clearTimeout(this.timer)
     this.timer = undefined
     this.poller = undefined
     this.latest = undefined
@@ -140,6 +141,10 @@ export class Census {
     } catch (err) {
       this.options.onError(new Error(`census: ${errorMessage(err)}`))
     }
+    const { intervalMs, targetSample } = this.options.config
+    const warming = (this.latest?.sampled ?? 0) < targetSample
+    this.timer = setTimeout(() => this.tick(), warming ? Math.min(intervalMs, WARMUP_INTERVAL_MS) : intervalMs)
+    this.timer.unref()
   }
 }
 

@@ -38,7 +38,8 @@ function formatStatus(s: PeerStatus): string {
 }
 
 function censusLines(census: PeerStatus['census']): string[] {
-  if (!census) return ['census      (none yet: the leader polls every few seconds)']
+  if (!census) return ['census      (none yet: the leader\'s first poll has not closed)']
+  if (census.sampled === 0) return [`census      warming up: no peer has answered yet (poll ${census.round} asked with p ${census.p.toPrecision(3)}; p grows until answers come)`]
   const range = (i: { estimate: number; low: number; high: number | null }) =>
     `${Math.round(i.estimate)} (95%: ${Math.floor(i.low)}-${i.high === null ? '?' : Math.ceil(i.high)})`
   return [
