@@ -31,6 +31,14 @@ describe('a trusted peer serving clients', () => {
     expect(await job.status()).toMatchObject({ state: 'completed', attempt: 1, result })
   })
 
+  it('enqueues and waits in one request with run(), rejecting as result() does', async () => {
+    expect(await queue.run<typeof echo>('echo', { text: 'at once' }, { timeoutMs: 10_000 })).toMatchObject({ text: 'at once', attempt: 1, tags: new Set(['a']) })
+    const err = await queue.run('fatal', {}, { timeoutMs: 10_000 }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(JobFailedError)
+    // A wait shorter than the job ends in E_TIMEOUT; the job itself goes on.
+    await expect(queue.run('slow', { ms: 600 }, { timeoutMs: 150 })).rejects.toMatchObject({ code: 'E_TIMEOUT' })
+  })
+
   it('submits many jobs in one request and finishes them all', async () => {
     const jobs = await queue.enqueueMany<typeof echo>(Array.from({ length: 50 }, (_, i) => ({ job: 'echo', payload: { text: `n${i}` } })))
     const results = await Promise.all(jobs.map((j) => j.result({ timeoutMs: 20_000 })))

@@ -74,6 +74,15 @@ export class QueueClient {
     return this.link.call('enqueue', { jobs: withIds }, this.retryMs) as Promise<EnqueueOutcome[]>
   }
 
+  /**
+   * Enqueues one job and waits up to `timeoutMs` for it to finish, in one request. `job` is the
+   * job as it then is (not yet final if the wait ran out), or null if it was not enqueued.
+   */
+  run(spec: JobSpec, timeoutMs = 30_000): Promise<{ outcome: EnqueueOutcome; job: JobView | null }> {
+    const withId = { ...spec, id: spec.id ?? randomUUID() }
+    return this.link.call('run', { job: withId, timeoutMs }, this.retryMs) as Promise<{ outcome: EnqueueOutcome; job: JobView | null }>
+  }
+
   get(ids: readonly string[]): Promise<(JobView | null)[]> {
     return this.link.call('get', { ids }, this.retryMs) as Promise<(JobView | null)[]>
   }

@@ -23,6 +23,12 @@ export const enqueueRequest = z.strictObject({
     .max(10_000),
 })
 
+/** One job, and how long to hold the answer for its result: enqueue and wait in one request. */
+export const runRequest = z.strictObject({
+  job: enqueueRequest.shape.jobs.element,
+  timeoutMs: z.int().min(0).max(600_000).default(30_000),
+})
+
 export const idsRequest = z.strictObject({ ids: z.array(z.string().min(1).max(128)).min(1).max(10_000) })
 export const redriveRequest = z.union([idsRequest, z.strictObject({ all: z.literal(true) })])
 export const waitRequest = z.strictObject({ id: z.string().min(1).max(128), timeoutMs: z.int().min(0).max(600_000).default(30_000) })

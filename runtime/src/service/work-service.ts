@@ -34,6 +34,17 @@ const requests = {
 
 export type WorkMethod = keyof typeof requests
 
+/** A lease request held open while the queue has nothing for it. */
+interface LeaseWaiter {
+  readonly worker: string
+  readonly count: number
+  readonly exclude: readonly string[]
+  /** Ends the wait; cleared once an enqueue has claimed the request, whose answer is then on its way. */
+  timer: NodeJS.Timeout | undefined
+  /** Answers the request: with leases granted for it, or undefined to let it ask for itself. */
+  settle(leases: GrantedLease[] | undefined): void
+}
+
 export interface WorkerSeen {
   readonly id: string
   readonly capacity: number
@@ -42,7 +53,7 @@ export interface WorkerSeen {
 }
 
 export class WorkService {
-  private readonly waiting = new Set<() => void>()
+  private readonly waiting = new Set<LeaseWaiter>()
   private readonly workers = new Map<string, WorkerSeen>()
 
   constructor(
@@ -52,8 +63,9 @@ export class WorkService {
   ) {
     group.state.onStateChange((job) => {
       if (job.state !== 'queued' || this.waiting.size === 0) return
-      for (const wake of this.waiting) wake()
+      const woken = [...this.waiting]
       this.waiting.clear()
+      for (const waiter of woken) waiter.settle(undefined)
     })
   }
 
@@ -115,6 +127,22 @@ export class WorkService {
     }
   }
 
+  /**
+   * Lease commands for the workers waiting for work, to go into the log in the same batch as
+   * an enqueue: an idle worker then gets the new job without a second commit. `deliver` hands
+   * each waiter its leases once the batch is applied; `release` sends them the usual way.
+   */
+  claimWaiting(): { commands: Command[]; deliver(results: readonly (ApplyResult | undefined)[]): void; release(): void } {
+    const claimed = [...this.waiting]
+    this.waiting.clear()
+    for (const w of claimed) clearTimeout(w.timer)
+    return {
+      commands: claimed.map((w) => ({ type: 'lease', worker: w.worker, count: w.count, leaseMs: this.leaseMs, exclude: w.exclude })),
+      deliver: (results) => claimed.forEach((w, i) => w.settle(results[i]?.type === 'lease' ? [...results[i].leases] : undefined)),
+      release: () => claimed.forEach((w) => w.settle(undefined)),
+    }
+  }
+
   /** A completion, or a failure; a result over the queue's limit becomes a failure that is not retried. */
   private outcomeCommand(worker: string, outcome: { job: LeaseRef; result: string } | { job: LeaseRef; error: JobError }): Command {
     if ('error' in outcome) return { type: 'fail', worker, job: outcome.job, error: outcome.error }
@@ -135,16 +163,25 @@ export class WorkService {
       return lost.map((job) => ({ jobId: job.id, name: job.name, payload: job.payload, attempt: job.attempt, timeoutMs: job.timeoutMs, expiresAt: job.lease!.expiresAt }))
     }
     if (!this.group.state.hasReady() && waitMs > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, waitMs)
-        const waiting = this.waiting
-        function done() {
-          clearTimeout(timer)
-          waiting.delete(done)
-          resolve()
+      const delivered = await new Promise<GrantedLease[] | undefined>((resolve) => {
+        const waiter: LeaseWaiter = {
+          worker,
+          count,
+          exclude,
+          timer: undefined,
+          settle: (leases) => {
+            clearTimeout(waiter.timer)
+            this.waiting.delete(waiter)
+            resolve(leases)
+          },
         }
-        waiting.add(done)
+        waiter.timer = setTimeout(() => waiter.settle(undefined), waitMs)
+        this.waiting.add(waiter)
       })
+      if (delivered) {
+        this.workers.set(worker, { id: worker, capacity, running: this.group.state.leasesOf(worker).length, lastSeen: Date.now() })
+        return delivered
+      }
     }
     if (!this.group.state.hasReady()) return []
     const [result] = await this.group.propose([{ type: 'lease', worker, count, leaseMs: this.leaseMs, exclude }])

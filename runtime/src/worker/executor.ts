@@ -26,6 +26,8 @@ export interface ExecutorOptions {
 }
 
 const POLL_RETRY_MS = 200
+/** A lease answer that took this long was held by the leader for want of work. */
+const HELD_ANSWER_MS = 500
 
 export class Executor {
   private readonly running = new Map<string, GrantedLease>()
@@ -85,6 +87,7 @@ export class Executor {
   private async leaseLoop(): Promise<void> {
     this.pumping = true
     let gotNothing = false
+    let heldMs = 0
     try {
       do {
         this.pumpAgain = false
@@ -92,8 +95,10 @@ export class Executor {
         if (free <= 0) break
         this.requested += free
         let leases: GrantedLease[] = []
+        const asked = Date.now()
         try {
           leases = await this.options.source.lease(free, this.namesAtLimit(), [...this.running.keys()])
+          heldMs = Date.now() - asked
         } finally {
           this.requested -= free
         }
@@ -107,10 +112,12 @@ export class Executor {
     } finally {
       this.pumping = false
     }
-    // Polling a remote leader: it holds a lease request while the queue is empty, so asking
-    // again at once is cheap; after an empty answer for other reasons, wait a little.
+    // Polling a remote leader: it holds a lease request while the queue is empty, so after an
+    // answer it held (nothing came meanwhile) asking again at once is cheap, and a job that
+    // arrives next is not left waiting. After an error, or nothing answered at once (every
+    // queued job is of a kind this worker runs at its limit), wait a little.
     if (this.options.poll && !this.stopped && this.freeSlots() > 0) {
-      if (gotNothing) setTimeout(() => this.pump(), POLL_RETRY_MS).unref()
+      if (gotNothing && heldMs < HELD_ANSWER_MS) setTimeout(() => this.pump(), POLL_RETRY_MS).unref()
       else setImmediate(() => this.pump())
     }
   }
