@@ -37,13 +37,15 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
   process.exit(2)
 }
 const sizes = quick
-  ? { jobs: 1_000, latencyJobs: 100, latencyRate: 100, heldJobs: 5_000 }
-  : { jobs: 20_000, latencyJobs: 1_000, latencyRate: 200, heldJobs: 100_000 }
+  ? { jobs: 1_000, latencyJobs: 100, latencyRate: 100, lightJobs: 40, lightRate: 20, heldJobs: 5_000 }
+  : { jobs: 20_000, latencyJobs: 1_000, latencyRate: 200, lightJobs: 100, lightRate: 20, heldJobs: 100_000 }
 const t0 = Date.now()
 const say = (line: string) => values.json || console.error(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${line}`)
 
 interface SideFigures extends Throughput {
   readonly latency: Latency
+  /** One job at a time, at a light rate: the path itself, without queueing behind other work. */
+  readonly lightLatency: Latency
 }
 
 async function measure(name: string, system: System): Promise<SideFigures> {
@@ -53,8 +55,10 @@ async function measure(name: string, system: System): Promise<SideFigures> {
   const throughput = await measureThroughput(system, sizes.jobs)
   say(`${name}: ${throughput.throughputPerSecond} jobs/s; latency at ${sizes.latencyRate} jobs/s`)
   const latency = await measureLatency(system, sizes.latencyJobs, sizes.latencyRate)
-  say(`${name}: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`)
-  return { ...throughput, latency }
+  say(`${name}: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms; latency at ${sizes.lightRate} jobs/s`)
+  const lightLatency = await measureLatency(system, sizes.lightJobs, sizes.lightRate)
+  say(`${name}: p50 ${lightLatency.p50Ms} ms at light load`)
+  return { ...throughput, latency, lightLatency }
 }
 
 const started = Date.now()
@@ -103,6 +107,7 @@ const report = {
     latencyP50VsBullmqAlways: ratio(clusterFigures.latency.p50Ms, bullmq?.always.latency.p50Ms),
     embeddedThroughputVsBullmqAlways: ratio(embeddedFigures.throughputPerSecond, bullmq?.always.throughputPerSecond),
     embeddedLatencyP50VsBullmqAlways: ratio(embeddedFigures.latency.p50Ms, bullmq?.always.latency.p50Ms),
+    lightLatencyP50VsBullmqAlways: ratio(clusterFigures.lightLatency.p50Ms, bullmq?.always.lightLatency.p50Ms),
     throughputVsBullmqEverysec: ratio(clusterFigures.throughputPerSecond, bullmq?.everysec.throughputPerSecond),
   },
   seconds: Math.round((Date.now() - started) / 1000),
@@ -112,13 +117,13 @@ if (values.json) {
   console.log(JSON.stringify(report))
 } else {
   const row = (name: string, f: SideFigures, extra = '') =>
-    `| ${name} | ${f.enqueuePerSecond} | ${f.throughputPerSecond} | ${f.latency.p50Ms} | ${f.latency.p99Ms} |${extra}`
+    `| ${name} | ${f.enqueuePerSecond} | ${f.throughputPerSecond} | ${f.latency.p50Ms} | ${f.latency.p99Ms} | ${f.lightLatency.p50Ms} |${extra}`
   console.log(`
-| setup | enqueue jobs/s | end-to-end jobs/s | p50 ms | p99 ms |
-|---|---|---|---|---|
+| setup | enqueue jobs/s | end-to-end jobs/s | p50 ms | p99 ms | p50 ms, light load |
+|---|---|---|---|---|---|
 ${row('peerqueue, 1 trusted peer embedded', embeddedFigures)}
 ${row('peerqueue, 3 trusted + 1 worker', clusterFigures)}
-${bullmq ? `${row('BullMQ, appendfsync always', bullmq.always)}\n${row('BullMQ, appendfsync everysec', bullmq.everysec)}` : '| BullMQ | (redis-server not installed) | | | |'}
+${bullmq ? `${row('BullMQ, appendfsync always', bullmq.always)}\n${row('BullMQ, appendfsync everysec', bullmq.everysec)}` : '| BullMQ | (redis-server not installed) | | | | |'}
 
 failover (SIGKILL the leader, until writes commit again): ${failoverMs} ms
 idle worker peer RSS: ${workerIdleRssMb} MB; trusted peer holding ${sizes.heldJobs} queued jobs: ${holderRssMb} MB
