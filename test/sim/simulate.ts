@@ -115,7 +115,16 @@ function injectFaults(cluster: Cluster, rates: { crash: number; restart: number;
   // Faults aimed at the leader make the divergent logs and quick successions of terms where bugs hide.
   if (leader && r.chance(rates.leaderFault)) {
     if (r.chance(0.5)) cluster.isolate(leader.id)
-    else cluster.crash(leader.id)
+    else {
+      cluster.crash(leader.id)
+      // Most followers see the dead leader's connection close and campaign early.
+      for (const n of cluster.nodes) if (n.up && r.chance(0.7)) n.core?.leaderUnreachable(leader.id)
+    }
+  }
+  // False alarms too: a follower told its leader is unreachable while the leader is fine.
+  if (r.chance(rates.leaderFault)) {
+    const n = r.pick(cluster.nodes)
+    if (n.up && n.core?.leader) n.core.leaderUnreachable(n.core.leader)
   }
   if (r.chance(rates.crash)) {
     const up = cluster.nodes.filter((n) => n.up)
