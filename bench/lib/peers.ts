@@ -5,7 +5,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createKeyFile } from '@peerqueue/runtime'
-import { freePort } from './redis.js'
+import { freePort } from '../../test/helpers/free-port.js'
 
 export const REPO = join(import.meta.dirname, '..', '..')
 export const CLI = join(REPO, 'runtime', 'dist', 'cli', 'main.js')

@@ -2,7 +2,7 @@
 // in a temp dir, with the append-only file fsync'd as asked.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { freePort } from '../../test/helpers/free-port.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -19,16 +19,6 @@ export function redisServerPath(): string | undefined {
   return found.status === 0 ? found.stdout.trim() : undefined
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
 
 export async function startRedis(binary: string, fsync: AppendFsync): Promise<RunningRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'pq-bench-redis-'))

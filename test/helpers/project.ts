@@ -2,10 +2,10 @@
 // and peers started as real child processes of the built CLI.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createKeyFile } from '@peerqueue/runtime'
+import { freePort } from './free-port.js'
 
 export const REPO = join(import.meta.dirname, '..', '..')
 export const CLI = join(REPO, 'runtime', 'dist', 'cli', 'main.js')
@@ -21,16 +21,7 @@ export interface Project {
   readonly port: number
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
+export { freePort }
 
 /** `edit` may rewrite the registry text before it is written (tighter limits, listed workers). */
 export async function makeProject(edit: (registry: string) => string = (r) => r): Promise<Project> {
