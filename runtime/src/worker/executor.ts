@@ -96,6 +96,7 @@ export class Executor {
         this.requested += free
         let leases: GrantedLease[] = []
         const asked = Date.now()
+        heldMs = 0
         try {
           leases = await this.options.source.lease(free, this.namesAtLimit(), [...this.running.keys()])
           heldMs = Date.now() - asked
