@@ -57,5 +57,6 @@ export function errorMessage(err: unknown): string {
 
 /** A write or fsync of the durable log failed (disk full, I/O error): the peer must stop writing. */
 export function storageFailure(err: unknown): PeerqueueError {
-  return new PeerqueueError('E_STORAGE', `the write-ahead log could not be written (${errorMessage(err)}); this peer stops accepting work until it is restarted with a working disk`)
+  const cause = err instanceof PeerqueueError && err.code === 'E_STORAGE' ? err.message : `the write-ahead log could not be written: ${errorMessage(err)}`
+  return new PeerqueueError('E_STORAGE', `${cause}; this peer stops accepting work until it is restarted with a working disk`)
 }

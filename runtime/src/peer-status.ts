@@ -27,6 +27,8 @@ export interface PeerStatus {
   readonly listen: readonly string[]
   /** The leader's census of the queue's peers; null on other peers and before the first poll closes. */
   readonly census: CensusView | null
+  /** Why this peer stopped keeping the queue (a disk that failed or filled); null while it works. */
+  readonly stopped: string | null
 }
 
 export interface StatusInputs {
@@ -41,7 +43,7 @@ export interface StatusInputs {
 }
 
 export function describeStatus(s: StatusInputs): PeerStatus {
-  const base = { queue: s.queue.name, peerId: s.peerId, listen: s.listen, handlers: s.handlers, workers: s.workers, census: s.census }
+  const base = { queue: s.queue.name, peerId: s.peerId, listen: s.listen, handlers: s.handlers, workers: s.workers, census: s.census, stopped: s.group?.stoppedBy()?.message ?? null }
   if (!s.group) {
     return { ...base, role: 'worker', leader: null, term: 0, commitIndex: 0, members: [], jobs: {} }
   }
@@ -56,6 +58,8 @@ export function describeStatus(s: StatusInputs): PeerStatus {
     const pr = progress.get(p.id)
     return { id: p.id, self: p.id === s.peerId, healthy: pr ? pr.active : null, lag: pr ? last - pr.match : null }
   })
+  // A member whose disk failed leads nothing and follows nobody, whatever its core last believed.
+  if (base.stopped) return { ...base, role: 'follower', leader: null, term: core.term, commitIndex: core.log.committed, members, jobs }
   const role = core.role === 'leader' ? 'leader' : core.role === 'follower' ? 'follower' : 'candidate'
   return { ...base, role, leader: core.leader ?? null, term: core.term, commitIndex: core.log.committed, members, jobs }
 }

@@ -28,6 +28,8 @@ export interface ClusterOptions {
   readonly checkQuorum?: boolean
   /** Chance, each step, that a write is still waiting for its fsync (the crash window). */
   readonly slowDisk?: number
+  /** Chance, each fsync, that the disk fills mid-write: part of it lands and the node stops. */
+  readonly diskFull?: number
   /** Small batches make acknowledgements stop at old-term entries, where commit-rule bugs show. */
   readonly maxEntriesPerMessage?: number
 }
@@ -84,6 +86,9 @@ export class Cluster {
   readonly violations: string[] = []
   readonly history: (Operation<KvInput, KvOutput> & { output: KvOutput | undefined; ret: number })[] = []
   elections = 0
+  diskFulls = 0
+  /** See ClusterOptions.diskFull; the calm phase of a run sets it to 0. */
+  diskFull: number
   faults: NetworkFaults
   private readonly blocked = new Set<string>()
   private network: InFlight[] = []
@@ -102,6 +107,7 @@ export class Cluster {
   constructor(readonly options: ClusterOptions) {
     this.random = new Random(options.seed)
     this.faults = { drop: 0, duplicate: 0, maxDelay: 0, ...options.faults }
+    this.diskFull = options.diskFull ?? 0
     this.nodes = Array.from({ length: options.peers }, (_, i) => new SimNode(`n${i + 1}`, this.random.int(0, TICK - 1)))
     this.initial = { voters: this.nodes.map((n) => n.id), learners: [] }
     for (const node of this.nodes) this.boot(node)
@@ -285,6 +291,13 @@ export class Cluster {
     if (this.random.chance(this.options.slowDisk ?? 0.3)) return
     const ready = node.pending
     node.pending = undefined
+    if (this.random.chance(this.diskFull)) {
+      // The real shell stops its group on a failed write: nothing of this Ready is sent or applied.
+      node.storage.syncShort(ready, this.random)
+      this.diskFulls += 1
+      this.crash(node.id)
+      return
+    }
     node.storage.sync()
     for (const message of ready.messages) this.send(message)
     if (ready.snapshot) node.kv.restore(ready.snapshot.data as KvSnapshot)

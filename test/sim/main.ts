@@ -39,6 +39,7 @@ if (![seeds, first, steps].every(Number.isInteger) || (peersFlag !== undefined &
 
 const failures: SimulationResult[] = []
 let elections = 0
+let diskFulls = 0
 let committed = 0
 let operations = 0
 let nonLinearizable = 0
@@ -50,6 +51,7 @@ for (let seed = first; seed < first + seeds; seed++) {
   const result = simulate({ seed, peers, steps })
   last = result
   elections += result.elections
+  diskFulls += result.diskFulls
   committed += result.committed
   operations += result.operations
   if (result.linearizable === false) nonLinearizable += 1
@@ -73,11 +75,12 @@ const summary = {
   nonLinearizable,
   unrecovered,
   elections,
+  diskFulls,
   committed,
   operations,
   failedSeeds: failures.map((f) => f.seed),
   seconds: (Date.now() - started) / 1000,
 }
 if (values.json) console.log(JSON.stringify(summary))
-else console.log(`sim: ${summary.seeds} seeds, ${summary.violations} safety violations, ${nonLinearizable} non-linearizable, ${unrecovered} unrecovered, ${elections} elections, ${committed} entries committed, ${operations} client operations in ${summary.seconds.toFixed(1)} s`)
+else console.log(`sim: ${summary.seeds} seeds, ${summary.violations} safety violations, ${nonLinearizable} non-linearizable, ${unrecovered} unrecovered, ${elections} elections, ${diskFulls} writes cut short by a full disk, ${committed} entries committed, ${operations} client operations in ${summary.seconds.toFixed(1)} s`)
 process.exit(failures.length > 0 ? 1 : 0)

@@ -19,6 +19,8 @@ export interface SimulationResult {
   readonly linearizable: boolean | 'unknown'
   readonly recovered: boolean
   readonly elections: number
+  /** Writes cut short by a full disk (the node stopped, restarted later). */
+  readonly diskFulls: number
   readonly committed: number
   readonly operations: number
   readonly history: Cluster['history']
@@ -30,7 +32,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
   } catch (err) {
     // A broken assertion inside Raft is a finding, not a crash of the simulator.
     const message = err instanceof Error ? err.message : String(err)
-    return { seed: options.seed, peers: options.peers, steps: 0, violations: [`exception: ${message}`], linearizable: 'unknown', recovered: false, elections: 0, committed: 0, operations: 0, history: [] }
+    return { seed: options.seed, peers: options.peers, steps: 0, violations: [`exception: ${message}`], linearizable: 'unknown', recovered: false, elections: 0, diskFulls: 0, committed: 0, operations: 0, history: [] }
   }
 }
 
@@ -48,6 +50,7 @@ function run(options: SimulationOptions): SimulationResult {
     // candidates in one term) that they otherwise make rare.
     preVote: plan.chance(0.7),
     checkQuorum: plan.chance(0.7),
+    diskFull: plan.pick([0, 0.0005, 0.002]),
   })
   const rates = { crash: plan.next() * 0.004, restart: 0.01, partition: plan.next() * 0.006, heal: 0.004, conf: 0.002, leaderFault: plan.next() * 0.004, reboot: plan.next() * 0.01 }
   const clients = options.clients ?? 3
@@ -85,6 +88,7 @@ function run(options: SimulationOptions): SimulationResult {
   }
   cluster.heal()
   cluster.faults = { drop: 0, duplicate: 0, maxDelay: 0 }
+  cluster.diskFull = 0
   for (const node of cluster.nodes) cluster.restart(node.id)
   const recovered = cluster.runUntil(() => converged(cluster), 3_000)
   if (!recovered && process.env.SIM_DEBUG) {
@@ -103,6 +107,7 @@ function run(options: SimulationOptions): SimulationResult {
     linearizable: verdict.ok,
     recovered,
     elections: cluster.elections,
+    diskFulls: cluster.diskFulls,
     committed: cluster.committedCount,
     operations: cluster.history.length,
     history: cluster.history,

@@ -1,6 +1,9 @@
 // A node's disk in the simulation: writes land in a page cache and become durable only at sync.
-// A crash throws away every write that was not synced, as a real power cut would.
+// A crash throws away every write that was not synced, as a real power cut would. A disk that
+// fills mid-write keeps only a prefix of what was written, in the order the real storage writes
+// it (snapshot file, then the entries record, then the hard state record).
 import type { HardState, LogEntry, Ready, RestoredState, Snapshot } from '../../runtime/src/raft/types.js'
+import type { Random } from './random.js'
 
 interface Durable {
   hardState: HardState
@@ -40,6 +43,19 @@ export class SimStorage {
 
   crash(): void {
     this.cached = undefined
+  }
+
+  /**
+   * The disk filled while `ready` (the last write) was going out: a random prefix of its records
+   * is durable, nothing after it, and the node must stop without acknowledging any of it.
+   */
+  syncShort(ready: Ready, random: Random): void {
+    this.cached = undefined
+    const keepSnapshot = ready.snapshot !== undefined && random.chance(0.5)
+    const keptEntries = keepSnapshot || !ready.snapshot ? random.int(0, ready.entries.length) : 0
+    const keepHardState = keptEntries === ready.entries.length && random.chance(0.5)
+    this.write({ ...ready, snapshot: keepSnapshot ? ready.snapshot : undefined, entries: ready.entries.slice(0, keptEntries), hardState: keepHardState ? ready.hardState : undefined })
+    this.sync()
   }
 
   restored(initial: RestoredState['initialMembership']): RestoredState {

@@ -27,6 +27,7 @@ function formatStatus(s: PeerStatus): string {
   const health = (m: PeerStatus['members'][number]) => (m.healthy === null ? 'health unknown' : m.healthy ? 'healthy' : 'unreachable')
   const lines = [
     `queue       ${s.queue}`,
+    ...(s.stopped ? [`STOPPED     ${s.stopped}`] : []),
     `leader      ${s.leader ?? '(none: election under way or no majority)'} (term ${s.term}, commit index ${s.commitIndex})`,
     ...s.members.map((m) => `member      ${m.id}${m.id === s.leader ? ' leader' : ''}${m.self ? ' (answering)' : ''}: ${health(m)}, lag ${m.lag ?? '?'}`),
     `jobs        ${jobs}`,

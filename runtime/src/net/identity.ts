@@ -1,10 +1,11 @@
 // A peer's identity is an Ed25519 key kept in a file (base64 of the libp2p protobuf encoding).
 // The file is created with mode 0600 because whoever reads it can act as this peer.
-import { open, readFile, stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { PeerqueueError, errorMessage } from '../errors.js'
+import { writeFileDurably } from '../fs/durable-file.js'
 
 export interface Identity {
   readonly privateKey: PrivateKey
@@ -14,19 +15,13 @@ export interface Identity {
 export async function createKeyFile(path: string): Promise<Identity> {
   const privateKey = await generateKeyPair('Ed25519')
   const text = Buffer.from(privateKeyToProtobuf(privateKey)).toString('base64') + '\n'
-  let file
   try {
-    file = await open(path, 'wx', 0o600)
+    // Exclusive: an existing key is never replaced. A key cut short by a full disk is removed.
+    await writeFileDurably(path, text, { exclusive: true, mode: 0o600 })
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EEXIST') throw new PeerqueueError('E_KEY_EXISTS', `${path} already exists; refusing to overwrite a key`)
     throw new PeerqueueError('E_KEY_INVALID', `cannot create key file ${path}: ${errorMessage(err)}`)
-  }
-  try {
-    await file.writeFile(text)
-    await file.sync()
-  } finally {
-    await file.close()
   }
   return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() }
 }

@@ -3,17 +3,18 @@
 // peers, and a message is dropped unless its `from` is the peer the Noise handshake proved.
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { lpStream } from '@libp2p/utils'
 import type { Connection, Stream } from '@libp2p/interface'
 import { isMessage } from '../raft/message-check.js'
 import type { Message, NodeId } from '../raft/types.js'
 import type { Transport } from '../raft/transport.js'
-import { MAX_FRAME_BYTES } from './frames.js'
+import { frameStream } from './frames.js'
 import type { PeerNode } from './node.js'
 
 export const RAFT_PROTOCOL = '/peerqueue/raft/1.0.0'
 const RECONNECT_MIN_MS = 50
 const RECONNECT_MAX_MS = 2_000
+/** Frames well under MAX_FRAME_BYTES: appends are bounded in bytes by the core, snapshots are not yet. */
+const FRAME_TARGET_CHARS = 4 * 1024 * 1024
 
 export interface RaftPeers {
   /** Members of the group other than this node, with where to dial them. */
@@ -68,7 +69,7 @@ export class Libp2pRaftTransport implements Transport {
         this.connect(to, link)
         continue
       }
-      link.writer.write(this.encoder.encode(JSON.stringify(batch))).catch(() => this.drop(link))
+      for (const frame of framesOf(batch)) link.writer.write(this.encoder.encode(frame)).catch(() => this.drop(link))
     }
   }
 
@@ -84,7 +85,7 @@ export class Libp2pRaftTransport implements Transport {
       .dialProtocol(peerIdFromString(to), `${RAFT_PROTOCOL}/${this.group}`, { signal: AbortSignal.timeout(2_000) })
       .then((stream) => {
         link.stream = stream
-        link.writer = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+        link.writer = frameStream(stream)
         link.backoff = RECONNECT_MIN_MS
         stream.addEventListener('close', () => this.drop(link))
       })
@@ -103,7 +104,7 @@ export class Libp2pRaftTransport implements Transport {
   }
 
   private async readFrom(stream: Stream, sender: NodeId, group: string, receive: (message: Message) => void): Promise<void> {
-    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+    const lp = frameStream(stream)
     const decoder = new TextDecoder()
     try {
       for (;;) {
@@ -118,4 +119,24 @@ export class Libp2pRaftTransport implements Transport {
       stream.abort(new Error('raft stream ended'))
     }
   }
+}
+
+/** The batch as JSON arrays of at most ~FRAME_TARGET_CHARS each (one message may exceed it alone). */
+function framesOf(batch: readonly Message[]): string[] {
+  if (batch.length === 1) return [`[${JSON.stringify(batch[0])}]`]
+  const frames: string[] = []
+  let parts: string[] = []
+  let size = 0
+  for (const message of batch) {
+    const text = JSON.stringify(message)
+    if (parts.length > 0 && size + text.length > FRAME_TARGET_CHARS) {
+      frames.push(`[${parts.join(',')}]`)
+      parts = []
+      size = 0
+    }
+    parts.push(text)
+    size += text.length + 1
+  }
+  if (parts.length > 0) frames.push(`[${parts.join(',')}]`)
+  return frames
 }

@@ -1,10 +1,9 @@
 // Request/response over one long-lived libp2p stream per client. The server answers requests
 // concurrently (a `wait` may be pending while enqueues flow), so replies can arrive out of order.
-import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Stream } from '@libp2p/interface'
 import { PeerqueueError, errorMessage, isPeerqueueError } from '../errors.js'
-import { MAX_FRAME_BYTES, decodeReply, decodeRequest, encodeFrame, type ReplyFrame } from './frames.js'
+import { decodeReply, decodeRequest, encodeFrame, frameStream, type ReplyFrame } from './frames.js'
 import type { PeerNode } from './node.js'
 import { PeerRateLimiter, type RateLimit } from './rate-limit.js'
 
@@ -29,7 +28,7 @@ export async function serveRpc(node: PeerNode, handler: RpcHandler, limit?: Rate
 }
 
 async function serveStream(stream: Stream, caller: Caller, handler: RpcHandler): Promise<void> {
-  const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+  const lp = frameStream(stream)
   const reply = (frame: ReplyFrame) => lp.write(encodeFrame(frame)).catch(() => undefined)
   try {
     for (;;) {
@@ -62,7 +61,7 @@ export class RpcClient {
   private readonly lp
 
   private constructor(private readonly stream: Stream) {
-    this.lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+    this.lp = frameStream(stream)
     void this.readReplies()
   }
 

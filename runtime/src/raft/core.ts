@@ -533,11 +533,24 @@ export class RaftCore {
       this.send({ to, type: 'snapshot', snapshot })
       return true
     }
-    const last = Math.min(this.log.lastIndex(), prevIndex + this.config.maxEntriesPerMessage)
-    const entries = last > prevIndex ? this.log.slice(prevIndex + 1, last) : []
+    const entries = this.entriesToSend(prevIndex)
+    const last = prevIndex + entries.length
     this.send({ to, type: 'append', prevIndex, prevTerm, entries, commit: this.log.committed })
     pr.sent(last, entries.length)
     return entries.length > 0
+  }
+
+  /** The entries after `prevIndex` for one append: bounded in count and in bytes, never empty if any are due. */
+  private entriesToSend(prevIndex: number): LogEntry[] {
+    const last = Math.min(this.log.lastIndex(), prevIndex + this.config.maxEntriesPerMessage)
+    if (last <= prevIndex) return []
+    const entries = this.log.slice(prevIndex + 1, last)
+    let bytes = 0
+    for (let i = 0; i < entries.length; i++) {
+      bytes += entryBytes(entries[i]!)
+      if (i > 0 && bytes > this.config.maxBytesPerMessage) return entries.slice(0, i)
+    }
+    return entries
   }
 
   // ---- reads -------------------------------------------------------------------------
@@ -624,4 +637,16 @@ export class RaftCore {
   private send(m: Outgoing): void {
     this.outbox.push({ ...m, group: this.config.group, from: this.id, term: m.term ?? this.term } as Message)
   }
+}
+
+const sizes = new WeakMap<LogEntry, number>()
+
+/** About the bytes an entry takes on the wire; measured once per entry, since appends resend it. */
+function entryBytes(entry: LogEntry): number {
+  let size = sizes.get(entry)
+  if (size === undefined) {
+    size = entry.kind === 'data' ? (JSON.stringify(entry.data)?.length ?? 0) + 64 : 64
+    sizes.set(entry, size)
+  }
+  return size
 }

@@ -13,5 +13,7 @@ export interface ConsensusGroup {
   propose(commands: readonly Command[]): Promise<ApplyResult[]>
   /** Whether proposals made here can commit now (the leader of a Raft group; always, for a group of one). */
   isLeader(): boolean
+  /** Why this member stopped writing (its disk failed), if it did: it takes no part until restarted. */
+  stoppedBy(): Error | undefined
   close(): Promise<void>
 }

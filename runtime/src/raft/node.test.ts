@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RaftNode, type StateMachine } from './node.js'
 import { InProcessHub } from './transport.js'
+import type { OpenFile } from '../fs/durable-file.js'
+import { FullDisk } from '../fs/full-disk.js'
 
 class ListMachine implements StateMachine<number> {
   items: string[] = []
@@ -28,7 +30,7 @@ describe('Raft node with durable storage', () => {
     expect(errors.splice(0)).toEqual([])
   })
 
-  async function boot(hub: InProcessHub, dirs: Record<string, string>, id: string, machines: Record<string, ListMachine>, snapshotEvery = 10_000) {
+  async function boot(hub: InProcessHub, dirs: Record<string, string>, id: string, machines: Record<string, ListMachine>, snapshotEvery = 10_000, openFile?: OpenFile) {
     machines[id] = new ListMachine()
     const node: RaftNode<number> = await RaftNode.open({
       id,
@@ -39,6 +41,7 @@ describe('Raft node with durable storage', () => {
       transport: (self) => hub.join(id, (m) => self.receive(m)),
       tickMs: 5,
       snapshotEvery,
+      open: openFile,
       onError: (err) => errors.push(err),
     })
     node.start()
@@ -46,13 +49,13 @@ describe('Raft node with durable storage', () => {
     return node
   }
 
-  async function cluster(snapshotEvery?: number) {
+  async function cluster(snapshotEvery?: number, disks: Record<string, FullDisk> = {}) {
     const hub = new InProcessHub()
     const root = await mkdtemp(join(tmpdir(), 'pq-raft-'))
     const dirs = Object.fromEntries(ids.map((id) => [id, join(root, id)]))
     const machines: Record<string, ListMachine> = {}
     const nodes: Record<string, RaftNode<number>> = {}
-    for (const id of ids) nodes[id] = await boot(hub, dirs, id, machines, snapshotEvery)
+    for (const id of ids) nodes[id] = await boot(hub, dirs, id, machines, snapshotEvery, disks[id]?.open)
     return { hub, dirs, machines, nodes }
   }
 
@@ -102,4 +105,57 @@ describe('Raft node with durable storage', () => {
     await boot(hub, dirs, lagging.id, restarted)
     expect(restarted[lagging.id]!.items.length).toBeGreaterThanOrEqual(40)
   })
+
+  for (const role of ['leader', 'follower'] as const) {
+    it(`stops a ${role} whose disk fills, loses nothing acknowledged, and catches it up after a restart`, async () => {
+      const disks = { a: new FullDisk({ capacity: 6_000 }) }
+      const { hub, dirs, nodes, machines: machinesBefore } = await cluster(undefined, disks)
+      const full = nodes.a!
+      let leader = await leaderOf(nodes)
+      if ((leader === full) !== (role === 'leader')) {
+        leader.transferLeadership(role === 'leader' ? 'a' : 'b')
+        await expect.poll(() => nodes[role === 'leader' ? 'a' : 'b']!.core.isLeader, { timeout: 5000 }).toBe(true)
+      }
+      const acknowledged: string[] = []
+      const padding = 'x'.repeat(200)
+      let afterStop = 0
+      for (let i = 0; i < 400 && afterStop < 20; i++) {
+        const current = Object.values(nodes).find((n) => n.isLeader)
+        if (!current) {
+          await new Promise((r) => setTimeout(r, 20))
+          continue
+        }
+        try {
+          await current.propose([`v${i} ${padding}`])
+          acknowledged.push(`v${i} ${padding}`)
+        } catch (err) {
+          expect((err as { code: string }).code).toMatch(/E_STORAGE|E_NOT_LEADER/)
+        }
+        if (full.stoppedBy) afterStop += 1
+      }
+      expect(full.stoppedBy, `${acknowledged.length} acknowledged, ${disks.a.used} bytes written`).toMatchObject({ code: 'E_STORAGE', message: expect.stringContaining('ENOSPC') })
+      expect(full.isLeader).toBe(false)
+      expect(errors.splice(0)).toEqual([full.stoppedBy])
+      expect(afterStop).toBe(20)
+
+      // Only the member whose disk filled restarts; it catches up with no new proposal to prompt it.
+      await full.close()
+      hub.leave('a')
+      open.splice(open.indexOf(full), 1)
+      const machines: Record<string, ListMachine> = { b: machinesBefore.b!, c: machinesBefore.c! }
+      await boot(hub, dirs, 'a', machines)
+      const expected = acknowledged
+      // Every member, the one whose disk filled included, holds every acknowledged entry in order.
+      for (const id of ids) {
+        await expect.poll(() => machines[id]!.items.filter((v) => expected.includes(v)), { timeout: 5000 }).toEqual(expected)
+      }
+      expect(new Set(ids.map((id) => machines[id]!.items.join('|'))).size).toBe(1)
+      // And once it has, the group survives losing one of the others.
+      const survivor = Object.values(nodes).find((n) => n !== full && !n.isLeader)!
+      const lost = Object.values(nodes).find((n) => n !== full && n !== survivor)!
+      await lost.close()
+      hub.leave(lost.id)
+      await expect.poll(() => Object.values({ a: open.at(-1)!, s: survivor }).some((n) => n.isLeader), { timeout: 5000 }).toBe(true)
+    })
+  }
 })

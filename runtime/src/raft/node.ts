@@ -5,6 +5,7 @@
 import { PeerqueueError, storageFailure } from '../errors.js'
 import { RaftCore } from './core.js'
 import { RaftStorage } from './raft-storage.js'
+import type { OpenFile } from '../fs/durable-file.js'
 import type { Transport } from './transport.js'
 import { DEFAULT_RAFT_CONFIG, type ConfChange, type LogEntry, type Membership, type Message, type NodeId, type RaftConfig, type Ready, type Role } from './types.js'
 
@@ -26,6 +27,8 @@ export interface RaftNodeOptions<Result> {
   readonly raft?: Partial<Omit<RaftConfig, 'id' | 'group'>>
   readonly snapshotEvery?: number
   readonly groupCommit?: boolean
+  /** How log and snapshot files are opened: tests pass one whose writes fail. */
+  readonly open?: OpenFile
   readonly onError?: (err: unknown) => void
   /** Called when this node's role, term or known leader changes. */
   readonly onRoleChange?: (role: Role, term: number, leader: NodeId | undefined) => void
@@ -49,6 +52,7 @@ export class RaftNode<Result> {
   private readonly readWaiters = new Map<string, { resolve(): void; reject(err: Error): void; index: number | undefined }>()
   private readCounter = 0
   private observed = ''
+  private failure: PeerqueueError | undefined
   private idle: Promise<void> = Promise.resolve()
 
   private constructor(
@@ -58,7 +62,7 @@ export class RaftNode<Result> {
   ) {}
 
   static async open<Result>(options: RaftNodeOptions<Result>): Promise<RaftNode<Result>> {
-    const { storage, restored } = await RaftStorage.open(options.dir, options.membership, { groupCommit: options.groupCommit })
+    const { storage, restored } = await RaftStorage.open(options.dir, options.membership, { groupCommit: options.groupCommit, open: options.open })
     if (restored.snapshot) options.stateMachine.restore(restored.snapshot.data)
     const core = new RaftCore(
       { ...DEFAULT_RAFT_CONFIG, electionTicks: DEFAULT_ELECTION_TICKS, random: Math.random, ...options.raft, id: options.id, group: options.group },
@@ -71,6 +75,16 @@ export class RaftNode<Result> {
 
   get id(): NodeId {
     return this.core.id
+  }
+
+  /** Why this node stopped, if its storage failed: it takes no part in the group until restarted. */
+  get stoppedBy(): PeerqueueError | undefined {
+    return this.failure
+  }
+
+  /** Leader in the core's view and still able to write: a node whose disk failed leads nothing. */
+  get isLeader(): boolean {
+    return this.failure === undefined && this.core.isLeader
   }
 
   start(): void {
@@ -94,7 +108,7 @@ export class RaftNode<Result> {
    * be applied, and the promise rejects only if another entry took its place.
    */
   propose(payloads: readonly unknown[]): Promise<(Result | undefined)[]> {
-    if (this.closed) return Promise.reject(new PeerqueueError('E_CLOSED', 'the node is closed'))
+    if (this.closed) return Promise.reject(this.failure ?? new PeerqueueError('E_CLOSED', 'the node is closed'))
     let last: number
     try {
       last = this.core.propose(payloads)
@@ -201,16 +215,27 @@ export class RaftNode<Result> {
         await this.maybeSnapshot()
       }
     } catch (err) {
-      // A failed fsync leaves the disk in an unknown state: stop rather than risk acknowledging.
-      const failure = storageFailure(err)
-      this.options.onError?.(failure)
-      this.closed = true
-      clearInterval(this.timer)
-      for (const waiter of this.waiters.values()) waiter.reject(failure)
-      for (const read of this.readWaiters.values()) read.reject(failure)
-      this.waiters.clear()
-      this.readWaiters.clear()
+      this.stop(storageFailure(err))
     }
+  }
+
+  /**
+   * A failed write or fsync leaves the disk in an unknown state: stop rather than risk
+   * acknowledging. Nothing more is sent, so the others elect a leader among themselves; a restart
+   * reads what is really on disk and catches up from them.
+   */
+  private stop(failure: PeerqueueError): void {
+    this.failure = failure
+    this.closed = true
+    clearInterval(this.timer)
+    this.options.onError?.(failure)
+    // The other members may still commit what was pending here: the caller should ask them.
+    const retry = new PeerqueueError('E_NOT_LEADER', `${failure.message}; the request may or may not take effect under the next leader, so retry it`)
+    for (const waiter of this.waiters.values()) waiter.reject(retry)
+    for (const read of this.readWaiters.values()) read.reject(retry)
+    this.waiters.clear()
+    this.readWaiters.clear()
+    if (this.core.isLeader) this.options.onRoleChange?.('follower', this.core.term, undefined)
   }
 
   private apply(ready: Ready): void {

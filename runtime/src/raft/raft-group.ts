@@ -68,7 +68,11 @@ export class RaftGroup implements ConsensusGroup {
   }
 
   isLeader(): boolean {
-    return this.node.core.isLeader
+    return this.node.isLeader
+  }
+
+  stoppedBy(): Error | undefined {
+    return this.node.stoppedBy
   }
 
   get raft(): RaftNode<ApplyResult> {
@@ -76,6 +80,7 @@ export class RaftGroup implements ConsensusGroup {
   }
 
   async propose(commands: readonly Command[]): Promise<ApplyResult[]> {
+    if (this.node.stoppedBy) throw this.node.stoppedBy
     if (!this.node.core.isLeader) {
       const leader = this.node.core.leader
       throw new PeerqueueError('E_NOT_LEADER', leader ? `not the leader; ask ${leader}` : 'no leader is elected yet; retry shortly')

@@ -1,26 +1,16 @@
 // A snapshot of the applied state, written beside the log: temp file, fsync, rename, fsync of
 // the directory, so a crash leaves either the old snapshot or the new one, never half of one.
-import { open, readFile, rename } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { PeerqueueError } from '../errors.js'
-import { syncDir } from './wal.js'
+import { writeFileDurably, type OpenFile } from '../fs/durable-file.js'
 
 const FILE = 'snapshot.json'
 
-export async function writeSnapshot(dir: string, index: number, data: unknown): Promise<void> {
+export async function writeSnapshot(dir: string, index: number, data: unknown, open?: OpenFile): Promise<void> {
   const body = JSON.stringify({ index, data })
-  const text = `${crc32(body)}\n${body}`
-  const temp = join(dir, `${FILE}.tmp`)
-  const file = await open(temp, 'w')
-  try {
-    await file.writeFile(text)
-    await file.sync()
-  } finally {
-    await file.close()
-  }
-  await rename(temp, join(dir, FILE))
-  await syncDir(dir)
+  await writeFileDurably(join(dir, FILE), `${crc32(body)}\n${body}`, { open })
 }
 
 export async function readSnapshot<T>(dir: string): Promise<{ index: number; data: T } | undefined> {

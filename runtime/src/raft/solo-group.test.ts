@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Command } from '../queue/commands.js'
+import { FullDisk } from '../fs/full-disk.js'
 import { SoloGroup } from './solo-group.js'
 
 const enqueue = (id: string): Command => ({
@@ -55,5 +56,27 @@ describe('one-member group', () => {
     await expect(group.propose([enqueue('b')])).rejects.toMatchObject({ code: 'E_STORAGE', message: expect.stringContaining('could not be written') })
     await expect(group.propose([enqueue('c')])).rejects.toMatchObject({ code: 'E_STORAGE' })
     expect(group.isLeader()).toBe(false)
+  })
+
+  it('keeps every acknowledged job when the disk fills at any byte, and serves again after a restart', async () => {
+    for (let capacity = 100; capacity <= 5_000; capacity += 53) {
+      const dir = await mkdtemp(join(tmpdir(), 'pq-solo-'))
+      const errors: unknown[] = []
+      const group = await SoloGroup.open({ dir, snapshotEvery: 7, open: new FullDisk({ capacity }).open, onError: (err) => errors.push(err) })
+      const acknowledged: string[] = []
+      // Several proposals in flight at once, so batches of many entries meet the full disk.
+      for (let round = 0; round < 50 && group.isLeader(); round++) {
+        const ids = [0, 1, 2].map((i) => `r${round}-${i}`)
+        const settled = await Promise.allSettled(ids.map((id) => group.propose([enqueue(id)])))
+        settled.forEach((s, i) => s.status === 'fulfilled' && acknowledged.push(ids[i]!))
+      }
+      expect(group.isLeader(), `capacity ${capacity}`).toBe(false)
+      expect(errors).toEqual([expect.objectContaining({ code: 'E_STORAGE' })])
+      await group.close()
+      const reopened = await SoloGroup.open({ dir })
+      for (const id of acknowledged) expect(reopened.state.get(id)?.state, `capacity ${capacity}, job ${id}`).toBe('queued')
+      await reopened.propose([enqueue('after')])
+      await reopened.close()
+    }
   })
 })

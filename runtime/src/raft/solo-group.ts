@@ -7,6 +7,7 @@ import { QueueStateMachine, type QueueSnapshot } from '../queue/state-machine.js
 import type { ConsensusGroup } from './group.js'
 import { readSnapshot, writeSnapshot } from './snapshot-file.js'
 import { WriteAheadLog } from './wal.js'
+import type { OpenFile } from '../fs/durable-file.js'
 
 const MAX_BATCH = 4096
 export const DEFAULT_SNAPSHOT_EVERY = 50_000
@@ -21,6 +22,9 @@ export interface SoloGroupOptions {
   readonly dir: string
   readonly now?: () => number
   readonly snapshotEvery?: number
+  /** How log and snapshot files are opened: tests pass one whose writes fail. */
+  readonly open?: OpenFile
+  readonly onError?: (err: unknown) => void
 }
 
 export class SoloGroup implements ConsensusGroup {
@@ -41,7 +45,7 @@ export class SoloGroup implements ConsensusGroup {
     const state = new QueueStateMachine()
     const snapshot = await readSnapshot<QueueSnapshot>(options.dir)
     if (snapshot) state.restore(snapshot.data)
-    const { wal, records } = await WriteAheadLog.open(options.dir)
+    const { wal, records } = await WriteAheadLog.open(options.dir, { open: options.open })
     const decoder = new TextDecoder()
     for (const record of records) {
       if (record.index <= state.appliedIndex) continue
@@ -55,6 +59,10 @@ export class SoloGroup implements ConsensusGroup {
 
   isLeader(): boolean {
     return !this.closed
+  }
+
+  stoppedBy(): Error | undefined {
+    return this.failure
   }
 
   propose(commands: readonly Command[]): Promise<ApplyResult[]> {
@@ -81,10 +89,7 @@ export class SoloGroup implements ConsensusGroup {
         try {
           await this.wal.append(entries.map((e) => ({ index: e.index, bytes: encoder.encode(JSON.stringify(e)) })))
         } catch (err) {
-          // The disk state is unknown after a failed write or fsync: stop accepting rather than risk an acknowledgement.
-          this.failure = storageFailure(err)
-          this.closed = true
-          for (const p of [...batch, ...this.pending.splice(0)]) p.reject(this.failure)
+          this.stop(err, batch)
           return
         }
         let next = 0
@@ -93,11 +98,26 @@ export class SoloGroup implements ConsensusGroup {
           proposal.resolve(results)
         }
         this.sinceSnapshot += entries.length
-        if (this.sinceSnapshot >= (this.options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY)) await this.snapshot()
+        if (this.sinceSnapshot >= (this.options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY)) {
+          try {
+            await this.snapshot()
+          } catch (err) {
+            this.stop(err, [])
+            return
+          }
+        }
       }
     } finally {
       this.flushing = false
     }
+  }
+
+  /** The disk state is unknown after a failed write or fsync: stop accepting rather than risk an acknowledgement. */
+  private stop(err: unknown, batch: readonly Proposal[]): void {
+    this.failure = storageFailure(err)
+    this.closed = true
+    for (const p of [...batch, ...this.pending.splice(0)]) p.reject(this.failure)
+    this.options.onError?.(this.failure)
   }
 
   private takeBatch(): Proposal[] {
@@ -118,7 +138,7 @@ export class SoloGroup implements ConsensusGroup {
 
   private async snapshot(): Promise<void> {
     const snapshot = this.state.snapshot()
-    await writeSnapshot(this.options.dir, snapshot.appliedIndex, snapshot)
+    await writeSnapshot(this.options.dir, snapshot.appliedIndex, snapshot, this.options.open)
     await this.wal.compactThrough(snapshot.appliedIndex)
     this.sinceSnapshot = 0
   }

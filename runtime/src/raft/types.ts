@@ -96,6 +96,8 @@ export interface RaftConfig {
   /** Answer reads from the leader lease without a heartbeat round (needs checkQuorum and bounded clock drift). */
   readonly leaseReads: boolean
   readonly maxEntriesPerMessage: number
+  /** An append carries entries up to about this many bytes of data (at least one entry), so a follower far behind is caught up in frames the transport can carry. */
+  readonly maxBytesPerMessage: number
   readonly maxInflightMessages: number
   /** Source of randomness for election timeouts: deterministic in the simulator. */
   readonly random: () => number
@@ -108,6 +110,7 @@ export const DEFAULT_RAFT_CONFIG = {
   checkQuorum: true,
   leaseReads: false,
   maxEntriesPerMessage: 512,
+  maxBytesPerMessage: 1024 * 1024,
   maxInflightMessages: 256,
 } as const
 

@@ -75,12 +75,12 @@ describe('write-ahead log', () => {
 
   it('rolls segments and deletes those a snapshot covers', async () => {
     const dir = await tempDir()
-    const { wal } = await WriteAheadLog.open(dir, 64)
+    const { wal } = await WriteAheadLog.open(dir, { segmentBytes: 64 })
     for (let i = 1; i <= 20; i++) await wal.append([record(i, 'x'.repeat(30))])
     const before = (await readdir(dir)).length
     await wal.compactThrough(15)
     await wal.close()
-    const { records } = await WriteAheadLog.open(dir, 64)
+    const { records } = await WriteAheadLog.open(dir, { segmentBytes: 64 })
     expect(before).toBeGreaterThan(5)
     expect(records[0]!.index).toBeLessThanOrEqual(16)
     expect(records.at(-1)!.index).toBe(20)

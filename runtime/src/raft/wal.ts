@@ -1,11 +1,14 @@
 // Segmented write-ahead log. Each record is [u32 length][u32 crc32][payload]; a batch of records
 // is written and then made durable with one fdatasync (group commit). On open, a torn record at
 // the very end (a crash mid-write) is cut off; a damaged record anywhere else is corruption and
-// the log refuses to open rather than silently lose acknowledged entries.
-import { mkdir, open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises'
+// the log refuses to open rather than silently lose acknowledged entries. A write or fsync that
+// fails breaks the log for good: it is cut back to its last whole record, refuses every later
+// append, and only a reopen (which reads what is really on disk) makes it usable again.
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
-import { PeerqueueError, assert } from '../errors.js'
+import { PeerqueueError, assert, errorMessage } from '../errors.js'
+import { openFile, syncDir, syncFile, writeAll, type OpenFile, type WritableFile } from '../fs/durable-file.js'
 
 const HEADER_BYTES = 8
 const MAX_RECORD_BYTES = 64 * 1024 * 1024
@@ -21,21 +24,30 @@ interface Segment {
   readonly path: string
 }
 
+export interface WalOptions {
+  readonly segmentBytes?: number
+  /** How segment files are opened: tests pass one whose writes come up short or fail. */
+  readonly open?: OpenFile
+}
+
 export class WriteAheadLog {
   private segments: Segment[] = []
-  private active: FileHandle | undefined
+  private active: WritableFile | undefined
+  private activePath = ''
   private activeBytes = 0
   private lastIndexWritten = 0
+  private broken: PeerqueueError | undefined
 
   private constructor(
     private readonly dir: string,
     private readonly segmentBytes: number,
+    private readonly openAt: OpenFile,
   ) {}
 
   /** Opens (or creates) the log and returns it with every intact record, oldest first. */
-  static async open(dir: string, segmentBytes = DEFAULT_SEGMENT_BYTES): Promise<{ wal: WriteAheadLog; records: WalRecord[] }> {
+  static async open(dir: string, options: WalOptions = {}): Promise<{ wal: WriteAheadLog; records: WalRecord[] }> {
     await mkdir(dir, { recursive: true })
-    const wal = new WriteAheadLog(dir, segmentBytes)
+    const wal = new WriteAheadLog(dir, options.segmentBytes ?? DEFAULT_SEGMENT_BYTES, options.open ?? openFile)
     const names = (await readdir(dir)).filter((n) => /^\d{20}\.log$/.test(n)).sort()
     wal.segments = names.map((n) => ({ firstIndex: Number(n.slice(0, 20)), path: join(dir, n) }))
     const records: WalRecord[] = []
@@ -48,10 +60,11 @@ export class WriteAheadLog {
         records.push(record)
       }
       if (isLast) {
-        wal.active = await open(segment.path, 'r+')
+        wal.active = await wal.openAt(segment.path, 'r+')
+        wal.activePath = segment.path
         if (validBytes < totalBytes) {
           await wal.active.truncate(validBytes)
-          await wal.active.datasync()
+          await syncFile(wal.active, segment.path, true)
         }
         wal.activeBytes = validBytes
       }
@@ -63,12 +76,19 @@ export class WriteAheadLog {
     return this.lastIndexWritten
   }
 
-  /** Appends records with consecutive indexes and returns once they are on disk. */
+  /** Why the log refuses writes, once a write or fsync has failed. */
+  get failure(): PeerqueueError | undefined {
+    return this.broken
+  }
+
   /**
-   * Writes records at the end of the log. With `sync` false they are written but not yet made
-   * durable; the next synced append (one fdatasync covers the whole file) makes them so.
+   * Writes records at the end of the log and, with `sync`, returns once they are durable. With
+   * `sync` false they are written but not yet durable; the next synced append (one fdatasync
+   * covers the whole file) makes them so. Rejects if any byte could not be written or synced,
+   * and then the log is broken: see the module comment.
    */
   async append(records: readonly WalRecord[], sync = true): Promise<void> {
+    if (this.broken) throw this.broken
     if (records.length === 0) return
     const buffers: Buffer[] = []
     let buffered = 0
@@ -90,6 +110,7 @@ export class WriteAheadLog {
 
   /** Deletes whole segments whose records are all at or below `index` (covered by a snapshot). */
   async compactThrough(index: number): Promise<void> {
+    if (this.broken) throw this.broken
     while (this.segments.length > 1 && this.segments[1]!.firstIndex <= index + 1) {
       await rm(this.segments.shift()!.path, { force: true })
     }
@@ -100,6 +121,7 @@ export class WriteAheadLog {
    * segment. The new segment is durable before the old ones go, so a crash leaves one or both.
    */
   async rewrite(records: readonly Uint8Array[]): Promise<void> {
+    if (this.broken) throw this.broken
     const first = this.lastIndexWritten + 1
     await this.roll(first)
     await this.append(records.map((bytes, i) => ({ index: first + i, bytes })))
@@ -114,21 +136,61 @@ export class WriteAheadLog {
   /** Writes at an explicit position: a segment reopened after a crash is not in append mode. */
   private async flush(buffers: Buffer[], sync: boolean): Promise<void> {
     if (buffers.length === 0 || !this.active) return
-    const { bytesWritten } = await this.active.writev(buffers, this.activeBytes)
-    this.activeBytes += bytesWritten
-    if (sync) await this.active.datasync()
+    const file = this.active
+    try {
+      this.activeBytes += await writeAll(file, buffers, this.activeBytes, this.activePath)
+    } catch (err) {
+      await this.breakAfterWrite(file, err)
+    }
+    if (sync) await this.guard(() => syncFile(file, this.activePath, true))
   }
 
   private async roll(firstIndex: number): Promise<void> {
-    if (this.active) {
-      await this.active.datasync()
-      await this.active.close()
+    await this.guard(async () => {
+      if (this.active) {
+        await syncFile(this.active, this.activePath, true)
+        await this.active.close()
+      }
+      this.active = undefined
+      const path = join(this.dir, `${String(firstIndex).padStart(20, '0')}.log`)
+      this.active = await this.openAt(path, 'w+')
+      this.activePath = path
+      this.activeBytes = 0
+      this.segments.push({ firstIndex, path })
+      await syncDir(this.dir)
+    })
+  }
+
+  /** Runs a step whose failure breaks the log (an fsync, a new segment): no retry, no cleanup. */
+  private async guard(step: () => Promise<void>): Promise<void> {
+    try {
+      await step()
+    } catch (err) {
+      throw this.breakWith(err)
     }
-    const path = join(this.dir, `${String(firstIndex).padStart(20, '0')}.log`)
-    this.active = await open(path, 'w+')
-    this.activeBytes = 0
-    this.segments.push({ firstIndex, path })
-    await syncDir(this.dir)
+  }
+
+  /**
+   * Part of a batch may be in the file: cut it back to the last whole record, so that nothing
+   * unacknowledged is read back as if it were. If even that fails, a reopen still cuts the torn
+   * tail; a whole record of the failed batch found then is an entry that was never acknowledged,
+   * which the log may hold (its writer was told the outcome is unknown).
+   */
+  private async breakAfterWrite(file: WritableFile, err: unknown): Promise<never> {
+    const failure = this.breakWith(err)
+    try {
+      await file.truncate(this.activeBytes)
+      await file.datasync()
+    } catch {
+      // Recovery on reopen handles a torn tail.
+    }
+    throw failure
+  }
+
+  private breakWith(err: unknown): PeerqueueError {
+    const failure = err instanceof PeerqueueError ? err : new PeerqueueError('E_STORAGE', `the write-ahead log in ${this.dir} could not be written: ${errorMessage(err)}`)
+    this.broken ??= failure
+    return failure
   }
 }
 
@@ -172,13 +234,4 @@ function recordProblem(data: Buffer, offset: number): 'short' | 'checksum' | 'le
   if (data.length - offset - HEADER_BYTES < length) return 'short'
   const payload = data.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + length)
   return crc32(payload) === data.readUInt32LE(offset + 4) ? undefined : 'checksum'
-}
-
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
 }

@@ -1,9 +1,10 @@
 // Operator helpers that write registries: create one, add a trusted peer. The YAML is edited
 // as a document (comments and layout survive), and the result is validated before it is written.
 import { randomBytes } from 'node:crypto'
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { parseDocument, YAMLSeq, isMap, isSeq } from 'yaml'
 import { PeerqueueError, errorMessage } from '../errors.js'
+import { writeFileDurably } from '../fs/durable-file.js'
 import { parseRegistry } from './parse.js'
 
 export interface NewPeer {
@@ -48,13 +49,7 @@ export async function addTrustedPeer(file: string, queue: string | undefined, pe
 /** Validates, then writes: a new file only if none is there; an existing one by atomic rename. */
 async function writeChecked(file: string, text: string, create: boolean): Promise<void> {
   parseRegistry(text, file)
-  if (create) {
-    await writeFile(file, text, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-      throw err.code === 'EEXIST' ? new PeerqueueError('E_USAGE', `${file} already exists; refusing to overwrite it`) : err
-    })
-    return
-  }
-  const temp = `${file}.${process.pid}.tmp`
-  await writeFile(temp, text)
-  await rename(temp, file)
+  await writeFileDurably(file, text, { exclusive: create }).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'EEXIST' ? new PeerqueueError('E_USAGE', `${file} already exists; refusing to overwrite it`) : err
+  })
 }

@@ -2,9 +2,10 @@
 // ipfs://<CID> through a gateway. The last good copy of a remote registry is kept, so a peer can
 // restart while the remote source is down.
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PeerqueueError, errorMessage } from '../errors.js'
+import { writeFileDurably } from '../fs/durable-file.js'
 import { ipfsSource, verifyAgainstCid } from './ipfs.js'
 import { parseRegistry, MAX_REGISTRY_BYTES } from './parse.js'
 import type { QueueConfig, Registry } from './schema.js'
@@ -87,6 +88,5 @@ function cachePath(dir: string, source: string): string {
 async function keepCopy(dir: string, source: string, text: string): Promise<void> {
   await mkdir(dir, { recursive: true })
   const path = cachePath(dir, source)
-  await writeFile(`${path}.tmp`, text)
-  await rename(`${path}.tmp`, path)
+  await writeFileDurably(path, text)
 }

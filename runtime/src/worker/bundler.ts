@@ -1,11 +1,12 @@
 // Bundles each handler module in jobs/ with esbuild into one ESM file in a cache directory,
 // named by the hash of its content: an unchanged handler keeps its file, and threads that
 // imported an older version keep running it while new runs use the new one.
-import { createHash, randomUUID } from 'node:crypto'
-import { access, mkdir, readdir, rename, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { access, mkdir, readdir } from 'node:fs/promises'
 import { join, basename, extname, relative } from 'node:path'
 import { build, type Message } from 'esbuild'
 import { PeerqueueError } from '../errors.js'
+import { writeFileDurably } from '../fs/durable-file.js'
 
 const HANDLER_FILE = /^[^._][^/]*\.(ts|mts|js|mjs)$/
 // Bundled CommonJS dependencies may call require(); ESM output has none unless we provide it.
@@ -60,9 +61,7 @@ async function bundleOne(file: string, cacheDir: string): Promise<BundledHandler
   const bundle = join(cacheDir, `${basename(file, extname(file))}-${hash}.mjs`)
   if (!(await exists(bundle))) {
     // Peers sharing a data directory bundle at the same time: a reader must never see half a file.
-    const partial = `${bundle}.${process.pid}.${randomUUID()}.tmp`
-    await writeFile(partial, output)
-    await rename(partial, bundle)
+    await writeFileDurably(bundle, output)
   }
   return { source, bundle }
 }

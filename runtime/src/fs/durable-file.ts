@@ -1,0 +1,97 @@
+// Writes that are either whole on disk or an error. A write call may return having written only
+// part of its buffers (a full disk does this without an error), so every write loops until all
+// bytes are out, and a call that makes no progress is the error it is. A failed fsync is final:
+// the kernel may have dropped the dirty pages, so retrying it could report success for lost data.
+import { open, rename, rm, type FileHandle } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { PeerqueueError, errorMessage } from '../errors.js'
+
+/** The part of a file handle the durable writers use: small enough to fake in tests. */
+export interface WritableFile {
+  writev(buffers: readonly NodeJS.ArrayBufferView[], position: number): Promise<{ bytesWritten: number }>
+  datasync(): Promise<void>
+  sync(): Promise<void>
+  truncate(length: number): Promise<void>
+  close(): Promise<void>
+}
+
+export type OpenFile = (path: string, flags: string, mode?: number) => Promise<WritableFile>
+
+export const openFile: OpenFile = (path, flags, mode) => open(path, flags, mode) as Promise<FileHandle>
+
+/** Writes every byte of `buffers` at `position`, or throws. Returns the number of bytes written. */
+export async function writeAll(file: WritableFile, buffers: readonly Uint8Array[], position: number, path: string): Promise<number> {
+  let pending = buffers.filter((b) => b.length > 0)
+  let at = position
+  while (pending.length > 0) {
+    const { bytesWritten } = await file.writev(pending, at)
+    if (!(bytesWritten > 0)) {
+      throw new PeerqueueError('E_STORAGE', `writing ${path} made no progress at byte ${at} (is the disk full?)`)
+    }
+    at += bytesWritten
+    pending = skipBytes(pending, bytesWritten)
+  }
+  return at - position
+}
+
+/** fsync, turning a failure into the final error it is. */
+export async function syncFile(file: WritableFile, path: string, dataOnly = false): Promise<void> {
+  try {
+    await (dataOnly ? file.datasync() : file.sync())
+  } catch (err) {
+    throw new PeerqueueError('E_STORAGE', `fsync of ${path} failed (${errorMessage(err)}); its contents on disk are unknown, so nothing written since the last good fsync can be trusted`)
+  }
+}
+
+export interface DurableWriteOptions {
+  readonly mode?: number
+  /** Fail with EEXIST instead of replacing a file that is already there. */
+  readonly exclusive?: boolean
+  readonly open?: OpenFile
+}
+
+/**
+ * Replaces (or, with `exclusive`, creates) `path` so that after a crash it holds either the old
+ * bytes or all of the new ones: temp file, every byte written, fsync, rename, fsync of the folder.
+ */
+export async function writeFileDurably(path: string, data: string | Uint8Array, options: DurableWriteOptions = {}): Promise<void> {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data
+  const openAt = options.open ?? openFile
+  const target = options.exclusive ? path : `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`
+  const file = await openAt(target, options.exclusive ? 'wx' : 'w', options.mode)
+  try {
+    await writeAll(file, [bytes], 0, target)
+    await syncFile(file, target)
+  } catch (err) {
+    await file.close().catch(() => undefined)
+    await rm(target, { force: true }).catch(() => undefined)
+    throw err
+  }
+  await file.close()
+  if (!options.exclusive) await rename(target, path)
+  await syncDir(dirname(path))
+}
+
+/** Makes a rename or a new file in `dir` durable: the directory entry is data too. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try {
+    await syncFile(handle, dir)
+  } finally {
+    await handle.close()
+  }
+}
+
+function skipBytes(buffers: readonly Uint8Array[], count: number): Uint8Array[] {
+  const out: Uint8Array[] = []
+  let skip = count
+  for (const buffer of buffers) {
+    if (skip >= buffer.length) {
+      skip -= buffer.length
+      continue
+    }
+    out.push(skip > 0 ? buffer.subarray(skip) : buffer)
+    skip = 0
+  }
+  return out
+}
