@@ -64,7 +64,7 @@ describe('create-queue', () => {
     expect(registry.queues[0]!.trustedPeers).toHaveLength(3)
   })
 
-  it('writes a valid registry, private keys and a project that runs offline against this checkout', async () => {
+  it('writes a valid registry, private keys and a project that installs and runs against this checkout', async () => {
     const parent = await mkdtemp(join(tmpdir(), 'pq-create-'))
     const port = await freePort()
     const created = await run(process.execPath, [CREATE, 'my-queue', '--yes', '--trusted', '1', '--base-port', String(port), '--link', REPO], parent)
@@ -81,7 +81,9 @@ describe('create-queue', () => {
     expect(pkg.dependencies['@peerqueue/sdk']).toBe(`file:${join(REPO, 'sdk')}`)
     expect(await readFile(join(root, '.gitignore'), 'utf8')).toContain('keys/')
 
-    const install = await run('npm', ['install', '--offline', '--no-audit', '--no-fund'], root, 180_000)
+    // peerqueue's own packages come from the checkout; zod comes from npm's cache, or the registry
+    // on a machine whose cache never held its metadata (`npm ci` caches tarballs only).
+    const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], root, 180_000)
     expect(install.code, install.out).toBe(0)
 
     dev = spawn('npm', ['run', 'dev'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true })

@@ -32,6 +32,7 @@ export interface ClusterOptions {
   readonly diskFull?: number
   /** Small batches make acknowledgements stop at old-term entries, where commit-rule bugs show. */
   readonly maxEntriesPerMessage?: number
+  readonly maxBytesPerMessage?: number
 }
 
 interface InFlight {
@@ -244,6 +245,7 @@ export class Cluster {
         preVote: this.options.preVote ?? true,
         checkQuorum: this.options.checkQuorum ?? true,
         maxEntriesPerMessage: this.options.maxEntriesPerMessage ?? 4,
+        maxBytesPerMessage: this.options.maxBytesPerMessage ?? DEFAULT_RAFT_CONFIG.maxBytesPerMessage,
         maxInflightMessages: 8,
         random: () => this.random.next(),
       },

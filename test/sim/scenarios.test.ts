@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { Cluster, TICK } from './cluster.js'
 import { checkHistory, kvModel } from './linearizability.js'
-import type { ConfChange } from '../../runtime/src/raft/types.js'
+import type { ConfChange, Message } from '../../runtime/src/raft/types.js'
 
 function electedCluster(options: ConstructorParameters<typeof Cluster>[0]): Cluster {
   const cluster = new Cluster(options)
@@ -177,5 +177,26 @@ describe('Raft scenarios', () => {
     cluster.step()
     expect(cluster.hasPendingRead(2)).toBe(false)
     expect(cluster.history.at(-1)).toMatchObject({ input: { kind: 'get' }, output: { value: 'v' } })
+  })
+
+  it('catches a follower up in appends bounded in bytes, however far behind it is', () => {
+    const cluster = electedCluster({ peers: 3, seed: 4, maxEntriesPerMessage: 512, maxBytesPerMessage: 10_000 })
+    const leader = leaderOf(cluster)
+    const follower = cluster.nodes.find((n) => n !== leader)!
+    cluster.isolate(follower.id)
+    for (let i = 0; i < 30; i++) writeAndWait(cluster, 1, `k${i % 3}`, `${i}:${'v'.repeat(3_000)}`)
+    const appends: number[] = []
+    const inner = cluster as unknown as { send(m: Message): void }
+    const send = inner.send.bind(cluster)
+    inner.send = (m: Message) => {
+      if (m.type === 'append' && m.to === follower.id && m.entries.length > 0) appends.push(m.entries.length)
+      send(m)
+    }
+    cluster.heal()
+    expect(cluster.runUntil(() => follower.core!.log.lastIndex() === leader.core!.log.lastIndex(), 200 * TICK)).toBe(true)
+    // 3,000-byte entries under a 10,000-byte bound: at most four to a message, never all thirty at once.
+    expect(Math.max(...appends)).toBeLessThanOrEqual(4)
+    expect(appends.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(30)
+    expect(cluster.violations).toEqual([])
   })
 })

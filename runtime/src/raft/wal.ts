@@ -111,9 +111,13 @@ export class WriteAheadLog {
   /** Deletes whole segments whose records are all at or below `index` (covered by a snapshot). */
   async compactThrough(index: number): Promise<void> {
     if (this.broken) throw this.broken
+    let removed = 0
     while (this.segments.length > 1 && this.segments[1]!.firstIndex <= index + 1) {
       await rm(this.segments.shift()!.path, { force: true })
+      removed += 1
     }
+    // Otherwise a crash could bring back an older segment without the ones after it: a gap.
+    if (removed > 0) await this.guard(() => syncDir(this.dir))
   }
 
   /**
