@@ -51,9 +51,11 @@ export class SimStorage {
    */
   syncShort(ready: Ready, random: Random): void {
     this.cached = undefined
-    const keepSnapshot = ready.snapshot !== undefined && random.chance(0.5)
-    const keptEntries = keepSnapshot || !ready.snapshot ? random.int(0, ready.entries.length) : 0
-    const keepHardState = keptEntries === ready.entries.length && random.chance(0.5)
+    // Each record lands only if every one before it did: the log is written in order.
+    const snapshotLanded = !ready.snapshot || random.chance(0.5)
+    const keptEntries = snapshotLanded ? random.int(0, ready.entries.length) : 0
+    const keepSnapshot = ready.snapshot !== undefined && snapshotLanded
+    const keepHardState = snapshotLanded && keptEntries === ready.entries.length && random.chance(0.5)
     this.write({ ...ready, snapshot: keepSnapshot ? ready.snapshot : undefined, entries: ready.entries.slice(0, keptEntries), hardState: keepHardState ? ready.hardState : undefined })
     this.sync()
   }
