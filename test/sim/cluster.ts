@@ -2,7 +2,7 @@
 // Scenario tests script it; the random simulator drives it with seeded faults. Every step it
 // checks the Raft safety properties and records a client history for the linearizability check.
 import { RaftCore } from '../../runtime/src/raft/core.js'
-import { DEFAULT_RAFT_CONFIG, type LogEntry, type Membership, type Message, type NodeId, type Ready, type Snapshot } from '../../runtime/src/raft/types.js'
+import { DEFAULT_RAFT_CONFIG, sendsBeforePersist, type LogEntry, type Membership, type Message, type NodeId, type Ready, type Snapshot } from '../../runtime/src/raft/types.js'
 import { KvMachine, type KvCommand, type KvSnapshot } from './kv.js'
 import type { KvInput, KvOutput, Operation } from './linearizability.js'
 import { Random } from './random.js'
@@ -288,6 +288,8 @@ export class Cluster {
     if (!node.pending) {
       if (!core.hasReady()) return
       node.pending = core.ready()
+      // A leader's appends leave while its own write is under way (the Ready contract allows it).
+      for (const message of node.pending.messages) if (sendsBeforePersist(message)) this.send(message)
       node.storage.write(node.pending)
     }
     if (this.random.chance(this.options.slowDisk ?? 0.3)) return
@@ -301,7 +303,7 @@ export class Cluster {
       return
     }
     node.storage.sync()
-    for (const message of ready.messages) this.send(message)
+    for (const message of ready.messages) if (!sendsBeforePersist(message)) this.send(message)
     if (ready.snapshot) node.kv.restore(ready.snapshot.data as KvSnapshot)
     for (const entry of ready.committed) this.apply(node, entry)
     for (const read of ready.reads) {

@@ -181,7 +181,10 @@ export class RaftCore {
       this.log.appliedTo(ready.snapshot.index)
     }
     const last = ready.entries.at(-1)
-    if (last) this.log.stableTo(last.index, last.term)
+    if (last) {
+      this.log.stableTo(last.index, last.term)
+      if (this.role === 'leader') this.maybeCommit()
+    }
     for (const entry of ready.committed) {
       if (entry.index <= this.log.applied) continue
       this.log.appliedTo(entry.index)
@@ -489,7 +492,8 @@ export class RaftCore {
 
   /** Commits the highest index stored on a majority of voters, but only if it is of this term. */
   private maybeCommit(): boolean {
-    const matches = this.membership.voters.map((id) => (id === this.id ? this.log.lastIndex() : (this.progress.get(id)?.match ?? 0))).sort((a, b) => b - a)
+    // The leader's own copy counts only once persisted: its appends may have left before its write.
+    const matches = this.membership.voters.map((id) => (id === this.id ? this.log.stableIndex() : (this.progress.get(id)?.match ?? 0))).sort((a, b) => b - a)
     const index = matches[this.quorum() - 1] ?? 0
     if (index <= this.log.committed || this.log.term(index) !== this.term) return false
     this.log.commitTo(index)

@@ -11,7 +11,7 @@ export class RaftLog {
   private entries: LogEntry[] = []
   committed = 0
   applied = 0
-  /** Entries at or below this index have been handed to the shell for persistence. */
+  /** Entries at or below this index are persisted: the shell said so with advance(). */
   private stable = 0
   /** A snapshot received from the leader that the shell has not persisted and applied yet. */
   pendingSnapshot: Snapshot | undefined
@@ -35,6 +35,11 @@ export class RaftLog {
 
   firstIndex(): number {
     return this.snapIndex + 1
+  }
+
+  /** The last index the shell has persisted (and reported with advance). */
+  stableIndex(): number {
+    return this.stable
   }
 
   lastIndex(): number {

@@ -7,7 +7,7 @@ import { RaftCore } from './core.js'
 import { RaftStorage } from './raft-storage.js'
 import type { OpenFile } from '../fs/durable-file.js'
 import type { Transport } from './transport.js'
-import { DEFAULT_RAFT_CONFIG, type ConfChange, type LogEntry, type Membership, type Message, type NodeId, type RaftConfig, type Ready, type Role } from './types.js'
+import { DEFAULT_RAFT_CONFIG, sendsBeforePersist, type ConfChange, type LogEntry, type Membership, type Message, type NodeId, type RaftConfig, type Ready, type Role } from './types.js'
 
 export interface StateMachine<Result> {
   apply(data: unknown, index: number): Result
@@ -206,8 +206,10 @@ export class RaftNode<Result> {
     try {
       while (!this.closed && this.core.hasReady()) {
         const ready = this.core.ready()
+        const early = ready.messages.filter(sendsBeforePersist)
+        if (early.length > 0) this.transport.send(early)
         await this.storage.save(ready)
-        this.transport.send(ready.messages)
+        this.transport.send(early.length > 0 ? ready.messages.filter((m) => !sendsBeforePersist(m)) : ready.messages)
         this.apply(ready)
         this.core.advance(ready)
         this.serveReads()

@@ -58,6 +58,11 @@ export type Message = Envelope &
 
 export type MessageType = Message['type']
 
+/** A leader's replication traffic, which may leave before the leader's own write (see Ready). */
+export function sendsBeforePersist(message: Message): boolean {
+  return message.type === 'append' || message.type === 'heartbeat'
+}
+
 /** A linearizable read is safe once the state machine has applied `index`. */
 export interface ReadState {
   readonly ctx: string
@@ -69,6 +74,9 @@ export interface ReadState {
  * 1. persist `snapshot` (if any), then `entries` (replacing any stored entries from the first
  *    one's index on), then `hardState` — and fsync;
  * 2. only then send `messages` (a vote or an acknowledgement must never get ahead of the disk);
+ *    except that a leader's appends and heartbeats (`sendsBeforePersist`) may go out before
+ *    step 1, so followers write while the leader does (Raft thesis §10.2.1): the leader counts
+ *    its own copy toward a commit only after `advance`;
  * 3. apply `snapshot` then `committed` to the state machine, in order (these were persisted
  *    in this or an earlier Ready);
  * 4. serve `reads` once the applied index reaches theirs;
