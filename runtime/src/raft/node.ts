@@ -197,9 +197,7 @@ export class RaftNode<Result> {
   private schedule(): void {
     if (this.running || this.closed || !this.core.hasReady()) return
     this.running = true
-    this.idle = this.loop().finally(() => {
-      this.running = false
-    })
+    this.idle = this.loop()
   }
 
   private async loop(): Promise<void> {
@@ -218,6 +216,10 @@ export class RaftNode<Result> {
       }
     } catch (err) {
       this.stop(storageFailure(err))
+    } finally {
+      // In the same turn as the last hasReady() check: work proposed after it finds the loop gone
+      // and starts another, instead of waiting for the next tick.
+      this.running = false
     }
   }
 
