@@ -94,6 +94,9 @@ export class RpcClient {
       }, timeoutMs)
       this.pending.set(id, { resolve, reject })
     })
+    // If the write fails, the lost connection also rejects `result`, which nobody awaits then:
+    // unhandled, that rejection would end the process.
+    result.catch(() => undefined)
     try {
       await this.lp.write(encodeFrame({ id, method, params }))
       return await result
