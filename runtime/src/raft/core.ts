@@ -549,6 +549,7 @@ export class RaftCore {
     const last = Math.min(this.log.lastIndex(), prevIndex + this.config.maxEntriesPerMessage)
     if (last <= prevIndex) return []
     const entries = this.log.slice(prevIndex + 1, last)
+    if (entries.length === 1) return entries
     let bytes = 0
     for (let i = 0; i < entries.length; i++) {
       bytes += entryBytes(entries[i]!)

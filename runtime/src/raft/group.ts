@@ -1,5 +1,6 @@
 // What the queue needs from its consensus group, whether it has one member or many: propose
 // commands, learn their results once a majority has them on disk, read the applied state.
+import type { PeerqueueError } from '../errors.js'
 import type { ApplyResult, Command } from '../queue/commands.js'
 import type { QueueStateMachine } from '../queue/state-machine.js'
 
@@ -14,6 +15,11 @@ export interface ConsensusGroup {
   /** Whether proposals made here can commit now (the leader of a Raft group; always, for a group of one). */
   isLeader(): boolean
   /** Why this member stopped writing (its disk failed), if it did: it takes no part until restarted. */
-  stoppedBy(): Error | undefined
+  stoppedBy(): PeerqueueError | undefined
+  /**
+   * What a caller is told while isLeader() is false: E_NOT_LEADER (ask another member) where
+   * another member can serve, the storage failure itself where none can.
+   */
+  refusal(): PeerqueueError
   close(): Promise<void>
 }

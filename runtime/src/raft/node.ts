@@ -82,6 +82,11 @@ export class RaftNode<Result> {
     return this.failure
   }
 
+  /** What a caller hears from a stopped node: the others may still commit what was pending here, so ask them. */
+  askOthers(): PeerqueueError {
+    return new PeerqueueError('E_NOT_LEADER', `this trusted peer stopped writing (${this.failure?.message ?? 'closed'}); a request made here may or may not take effect under the next leader, so retry it there`)
+  }
+
   /** Leader in the core's view and still able to write: a node whose disk failed leads nothing. */
   get isLeader(): boolean {
     return this.failure === undefined && this.core.isLeader
@@ -108,7 +113,7 @@ export class RaftNode<Result> {
    * be applied, and the promise rejects only if another entry took its place.
    */
   propose(payloads: readonly unknown[]): Promise<(Result | undefined)[]> {
-    if (this.closed) return Promise.reject(this.failure ?? new PeerqueueError('E_CLOSED', 'the node is closed'))
+    if (this.closed) return Promise.reject(this.failure ? this.askOthers() : new PeerqueueError('E_CLOSED', 'the node is closed'))
     let last: number
     try {
       last = this.core.propose(payloads)
@@ -204,10 +209,12 @@ export class RaftNode<Result> {
     try {
       while (!this.closed && this.core.hasReady()) {
         const ready = this.core.ready()
-        const early = ready.messages.filter(sendsBeforePersist)
-        if (early.length > 0) this.transport.send(early)
+        const early: Message[] = []
+        const late: Message[] = []
+        for (const message of ready.messages) (sendsBeforePersist(message) ? early : late).push(message)
+        this.transport.send(early)
         await this.storage.save(ready)
-        this.transport.send(early.length > 0 ? ready.messages.filter((m) => !sendsBeforePersist(m)) : ready.messages)
+        this.transport.send(late)
         this.apply(ready)
         this.core.advance(ready)
         this.serveReads()
@@ -233,8 +240,7 @@ export class RaftNode<Result> {
     this.closed = true
     clearInterval(this.timer)
     this.options.onError?.(failure)
-    // The other members may still commit what was pending here: the caller should ask them.
-    const retry = new PeerqueueError('E_NOT_LEADER', `${failure.message}; the request may or may not take effect under the next leader, so retry it`)
+    const retry = this.askOthers()
     for (const waiter of this.waiters.values()) waiter.reject(retry)
     for (const read of this.readWaiters.values()) read.reject(retry)
     this.waiters.clear()

@@ -71,8 +71,14 @@ export class RaftGroup implements ConsensusGroup {
     return this.node.isLeader
   }
 
-  stoppedBy(): Error | undefined {
+  stoppedBy(): PeerqueueError | undefined {
     return this.node.stoppedBy
+  }
+
+  refusal(): PeerqueueError {
+    if (this.node.stoppedBy) return this.node.askOthers()
+    const leader = this.node.core.leader
+    return new PeerqueueError('E_NOT_LEADER', leader && leader !== this.options.id ? `this trusted peer is not the leader; ask ${leader}` : 'no leader is elected yet; retry shortly')
   }
 
   get raft(): RaftNode<ApplyResult> {
@@ -80,11 +86,7 @@ export class RaftGroup implements ConsensusGroup {
   }
 
   async propose(commands: readonly Command[]): Promise<ApplyResult[]> {
-    if (this.node.stoppedBy) throw this.node.stoppedBy
-    if (!this.node.core.isLeader) {
-      const leader = this.node.core.leader
-      throw new PeerqueueError('E_NOT_LEADER', leader ? `not the leader; ask ${leader}` : 'no leader is elected yet; retry shortly')
-    }
+    if (!this.isLeader()) throw this.refusal()
     this.lastTime = Math.max(this.lastTime, (this.options.now ?? Date.now)())
     const time = this.lastTime
     const results = await this.node.propose(commands.map((command) => ({ time, command })))

@@ -61,12 +61,16 @@ export class SoloGroup implements ConsensusGroup {
     return !this.closed
   }
 
-  stoppedBy(): Error | undefined {
+  stoppedBy(): PeerqueueError | undefined {
     return this.failure
   }
 
+  refusal(): PeerqueueError {
+    return this.failure ?? new PeerqueueError('E_CLOSED', 'the queue is shutting down')
+  }
+
   propose(commands: readonly Command[]): Promise<ApplyResult[]> {
-    if (this.closed) return Promise.reject(this.failure ?? new PeerqueueError('E_CLOSED', 'the queue is shutting down'))
+    if (this.closed) return Promise.reject(this.refusal())
     return new Promise((resolve, reject) => {
       this.pending.push({ commands, resolve, reject })
       if (!this.flushing) void this.flush()

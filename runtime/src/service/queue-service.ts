@@ -3,12 +3,11 @@
 // caller's right to make it; payloads are checked against the handler's schema before commit.
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
-import { PeerqueueError, storageFailure } from '../errors.js'
+import { PeerqueueError } from '../errors.js'
 import type { Caller } from '../net/rpc.js'
 import type { ApplyResult, EnqueueOutcome } from '../queue/commands.js'
 import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS, FINAL_STATES, type NewJob } from '../queue/job.js'
 import type { ConsensusGroup } from '../raft/group.js'
-import { RaftGroup } from '../raft/raft-group.js'
 import type { QueueConfig } from '../registry/schema.js'
 import type { Catalog } from '../worker/catalog.js'
 import type { HandlerPool } from '../worker/pool.js'
@@ -45,17 +44,9 @@ export class QueueService {
     })
   }
 
-  /** Where a caller should go instead: a stopped peer alone is the end of the line, one of many is not. */
-  private notServing(): PeerqueueError {
-    const stopped = this.options.group.stoppedBy()
-    if (stopped && !(this.options.group instanceof RaftGroup)) return stopped instanceof PeerqueueError ? stopped : storageFailure(stopped)
-    const why = stopped ? `this trusted peer stopped writing (${stopped.message})` : 'this trusted peer is not the leader'
-    return new PeerqueueError('E_NOT_LEADER', `${why}; ask the leader named by status`)
-  }
-
   handle = async (method: string, params: unknown, caller: Caller): Promise<unknown> => {
     if (method === 'status') return this.options.status()
-    if (!this.options.group.isLeader()) throw this.notServing()
+    if (!this.options.group.isLeader()) throw this.options.group.refusal()
     if (WorkService.handles(method)) return this.options.work.handle(method, params, caller)
     if (method === 'census.answer') {
       assertMayWork(this.options.queue, caller.peerId)
