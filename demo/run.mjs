@@ -11,7 +11,7 @@ import { connect } from '@peerqueue/sdk/client'
 const repo = join(import.meta.dirname, '..')
 const work = join(repo, '.data', 'demo')
 const project = join(work, 'my-queue')
-const cli = join(repo, 'runtime', 'dist', 'cli', 'main.js')
+const cli = join(repo, 'runtime', 'dist', 'queue-runtime.mjs')
 const say = (line) => console.log(`demo: ${line}`)
 const peers = new Map()
 const peerIds = new Map()

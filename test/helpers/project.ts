@@ -8,7 +8,7 @@ import { createKeyFile } from '@peerqueue/runtime'
 import { freePort } from './free-port.js'
 
 export const REPO = join(import.meta.dirname, '..', '..')
-export const CLI = join(REPO, 'runtime', 'dist', 'cli', 'main.js')
+export const CLI = join(REPO, 'runtime', 'dist', 'queue-runtime.mjs')
 export const FIXTURE_JOBS = join(REPO, 'test', 'fixtures', 'jobs')
 
 export interface Project {

@@ -2,6 +2,7 @@
 // throws; it honours ctx.signal after a timeout or cancel; or it ignores the signal and, after a
 // grace period, its thread is terminated. A thread that dies (process.exit) fails only its run.
 import { BroadcastChannel } from 'node:worker_threads'
+import { dirname, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
 import { errorMessage } from '../errors.js'
@@ -41,7 +42,9 @@ export class HandlerPool {
   constructor(threads: number, onProgress: (message: ProgressMessage) => void) {
     this.piscina = new Piscina({
       filename: threadFile(),
-      minThreads: 1,
+      // No thread while there is nothing to run: an idle peer (a trusted peer with --no-work, a
+      // worker waiting for jobs) holds none of the ~14 MB each costs once idleTimeout passes.
+      minThreads: 0,
       maxThreads: Math.max(1, threads),
       idleTimeout: 30_000,
       // A thread is terminated to stop a runaway handler, so it must hold one run only.
@@ -105,8 +108,12 @@ export class HandlerPool {
   }
 }
 
-/** Threads load compiled JavaScript, also when the peer itself runs from TypeScript sources in tests. */
+/**
+ * Threads load compiled JavaScript: dist/worker/thread.js beside this file, or beside the CLI
+ * bundle (dist/queue-runtime.mjs), also when the peer itself runs from TypeScript sources in tests.
+ */
 function threadFile(): string {
   const here = fileURLToPath(import.meta.url)
-  return here.endsWith('.ts') ? here.replace(/\/src\/worker\/pool\.ts$/, '/dist/worker/thread.js') : here.replace(/pool\.js$/, 'thread.js')
+  if (here.endsWith('.ts')) return here.replace(/\/src\/worker\/pool\.ts$/, '/dist/worker/thread.js')
+  return join(dirname(here), here.endsWith(`${sep}worker${sep}pool.js`) ? '' : 'worker', 'thread.js')
 }
