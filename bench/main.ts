@@ -20,10 +20,11 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(`Usage: npm run bench -- [--quick] [--json] [--concurrency N]
 
-Measures peerqueue (one embedded trusted peer; 3 trusted peer processes + 1 worker process)
-and BullMQ on Redis (appendfsync always and everysec; one worker process) with the same no-op
-handler: enqueue rate, end-to-end throughput, enqueue-to-result latency, leader failover, and
-the memory of an idle worker peer and of a trusted peer holding many queued jobs.
+Measures peerqueue (one embedded trusted peer; 3 and 5 trusted peer processes + 1 worker
+process) and BullMQ on Redis (appendfsync always and everysec; one worker process) with the
+same no-op handler: enqueue rate, end-to-end throughput, enqueue-to-result latency, leader
+failover, throughput with 1, 2 and 4 worker peers and with 60 worker peers of one slot each,
+and the memory of an idle worker peer and of a trusted peer holding many queued jobs.
   --quick          smaller runs (about a minute), for a smoke test
   --json           print one JSON object
   --concurrency N  jobs each worker runs at once (default 50)`)
@@ -37,8 +38,10 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
   process.exit(2)
 }
 const sizes = quick
-  ? { jobs: 1_000, latencyJobs: 100, latencyRate: 100, lightJobs: 40, lightRate: 20, heldJobs: 5_000 }
-  : { jobs: 20_000, latencyJobs: 1_000, latencyRate: 200, lightJobs: 100, lightRate: 20, heldJobs: 100_000 }
+  ? { jobs: 1_000, latencyJobs: 100, latencyRate: 100, lightJobs: 40, lightRate: 20, heldJobs: 5_000, curveJobs: 1_000, manyJobs: 500 }
+  : { jobs: 20_000, latencyJobs: 1_000, latencyRate: 200, lightJobs: 100, lightRate: 20, heldJobs: 100_000, curveJobs: 10_000, manyJobs: 2_000 }
+/** Worker peers of one slot each in the many-small-workers row, as the issue's setup and the census test run them. */
+const SMALL_WORKERS = 60
 const t0 = Date.now()
 const say = (line: string) => values.json || console.error(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${line}`)
 
@@ -69,12 +72,42 @@ await embedded.close()
 
 const cluster = await startCluster(concurrency)
 await sleep(2_000)
-const workerIdleRssMb = await rssMb(cluster.worker!.pid)
+const workerIdleRssMb = await rssMb(cluster.workers[0]!.pid)
 const clusterFigures = await measure('peerqueue, 3 trusted + 1 worker', cluster.system)
 say('peerqueue, 3 trusted + 1 worker: SIGKILL the leader under load')
 const failoverMs = await measureFailover(cluster)
 say(`peerqueue: writes resumed ${failoverMs} ms after the leader was killed`)
 await cluster.close()
+
+say('peerqueue, 5 trusted + 1 worker')
+const five = await startCluster(concurrency, { trusted: 5 })
+const fiveFigures = await measure('peerqueue, 5 trusted + 1 worker', five.system)
+await five.close()
+
+// End-to-end throughput as worker peers are added (1 is the row above).
+const workerCurve: { workers: number; throughputPerSecond: number }[] = [{ workers: 1, throughputPerSecond: clusterFigures.throughputPerSecond }]
+for (const workers of [2, 4]) {
+  const setup = await startCluster(concurrency, { workers })
+  await measureThroughput(setup.system, 200)
+  const { throughputPerSecond } = await measureThroughput(setup.system, sizes.curveJobs)
+  say(`peerqueue, 3 trusted + ${workers} workers: ${throughputPerSecond} jobs/s`)
+  workerCurve.push({ workers, throughputPerSecond })
+  await setup.close()
+}
+
+// The seed's network: many peers with one slot each, against one worker with many slots.
+say(`peerqueue, 3 trusted + ${SMALL_WORKERS} workers of concurrency 1`)
+const many = await startCluster(concurrency, { smallWorkers: SMALL_WORKERS })
+await sleep(2_000)
+await measureThroughput(many.system, 200)
+const manyThroughput = await measureThroughput(many.system, sizes.manyJobs)
+const oneWorker = await startCluster(concurrency)
+await measureThroughput(oneWorker.system, 200)
+const oneWorkerThroughput = await measureThroughput(oneWorker.system, sizes.manyJobs)
+await oneWorker.close()
+const manyTrustedRssMb = Math.max(...(await Promise.all(many.trusted.map((p) => rssMb(p.pid)))).map((r) => r ?? 0))
+say(`peerqueue, ${SMALL_WORKERS} small workers: ${manyThroughput.throughputPerSecond} jobs/s (one worker: ${oneWorkerThroughput.throughputPerSecond}); trusted peer ${manyTrustedRssMb} MB`)
+await many.close()
 
 say(`peerqueue: RSS of a trusted peer holding ${sizes.heldJobs} queued jobs`)
 const holderRssMb = await measureHolderRss(sizes.heldJobs)
@@ -100,7 +133,14 @@ const report = {
   concurrency,
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version },
   sizes,
-  peerqueue: { embedded: embeddedFigures, cluster: { ...clusterFigures, failoverMs, workerIdleRssMb }, holder: { jobs: sizes.heldJobs, rssMb: holderRssMb } },
+  peerqueue: {
+    embedded: embeddedFigures,
+    cluster: { ...clusterFigures, failoverMs, workerIdleRssMb },
+    fiveTrusted: fiveFigures,
+    workerCurve,
+    manySmallWorkers: { workers: SMALL_WORKERS, jobs: sizes.manyJobs, throughputPerSecond: manyThroughput.throughputPerSecond, oneWorkerThroughputPerSecond: oneWorkerThroughput.throughputPerSecond, trustedRssMb: manyTrustedRssMb },
+    holder: { jobs: sizes.heldJobs, rssMb: holderRssMb },
+  },
   bullmq,
   ratios: {
     throughputVsBullmqAlways: ratio(clusterFigures.throughputPerSecond, bullmq?.always.throughputPerSecond),
@@ -109,6 +149,9 @@ const report = {
     embeddedLatencyP50VsBullmqAlways: ratio(embeddedFigures.latency.p50Ms, bullmq?.always.latency.p50Ms),
     lightLatencyP50VsBullmqAlways: ratio(clusterFigures.lightLatency.p50Ms, bullmq?.always.lightLatency.p50Ms),
     throughputVsBullmqEverysec: ratio(clusterFigures.throughputPerSecond, bullmq?.everysec.throughputPerSecond),
+    fiveTrustedThroughputVsBullmqAlways: ratio(fiveFigures.throughputPerSecond, bullmq?.always.throughputPerSecond),
+    manyWorkersVsOneWorker: ratio(manyThroughput.throughputPerSecond, oneWorkerThroughput.throughputPerSecond),
+    workerIdleRssMb,
   },
   seconds: Math.round((Date.now() - started) / 1000),
 }
@@ -123,8 +166,11 @@ if (values.json) {
 |---|---|---|---|---|---|
 ${row('peerqueue, 1 trusted peer embedded', embeddedFigures)}
 ${row('peerqueue, 3 trusted + 1 worker', clusterFigures)}
+${row('peerqueue, 5 trusted + 1 worker', fiveFigures)}
 ${bullmq ? `${row('BullMQ, appendfsync always', bullmq.always)}\n${row('BullMQ, appendfsync everysec', bullmq.everysec)}` : '| BullMQ | (redis-server not installed) | | | | |'}
 
+end-to-end jobs/s by worker peers (3 trusted): ${workerCurve.map((c) => `${c.workers}: ${c.throughputPerSecond}`).join(', ')}
+${SMALL_WORKERS} worker peers of concurrency 1: ${manyThroughput.throughputPerSecond} jobs/s against ${oneWorkerThroughput.throughputPerSecond} for one worker of ${concurrency} (${sizes.manyJobs} jobs each); a trusted peer with them connected: ${manyTrustedRssMb} MB
 failover (SIGKILL the leader, until writes commit again): ${failoverMs} ms
 idle worker peer RSS: ${workerIdleRssMb} MB; trusted peer holding ${sizes.heldJobs} queued jobs: ${holderRssMb} MB
 ratios: ${JSON.stringify(report.ratios)}

@@ -3,7 +3,7 @@
 import { join } from 'node:path'
 import { Peer } from '@peerqueue/runtime'
 import { QueueClient } from '@peerqueue/runtime/client'
-import { BENCH_JOBS, makeQueue, startPeerProcess, type BenchQueue, type PeerProcess } from './lib/peers.js'
+import { BENCH_JOBS, SWARM_SIZE, makeQueue, startPeerProcess, startSwarmProcess, type BenchQueue, type PeerProcess } from './lib/peers.js'
 import { rssMb, sleep } from './lib/stats.js'
 import type { System } from './lib/workload.js'
 
@@ -14,8 +14,17 @@ export interface PeerqueueSetup {
   readonly client: QueueClient
   readonly queue: BenchQueue
   readonly trusted: PeerProcess[]
-  readonly worker: PeerProcess | undefined
+  /** Worker peer processes (a swarm process holds many peers). */
+  readonly workers: PeerProcess[]
   close(): Promise<void>
+}
+
+export interface ClusterShape {
+  readonly trusted?: number
+  /** Worker peer processes, each with `concurrency` slots. */
+  readonly workers?: number
+  /** Instead of worker processes: this many worker peers of one slot each, in processes of 20. */
+  readonly smallWorkers?: number
 }
 
 function systemOf(client: QueueClient): System {
@@ -43,7 +52,7 @@ export async function startEmbedded(concurrency: number): Promise<PeerqueueSetup
     client,
     queue,
     trusted: [],
-    worker: undefined,
+    workers: [],
     async close() {
       await client.close()
       await peer.close()
@@ -51,23 +60,30 @@ export async function startEmbedded(concurrency: number): Promise<PeerqueueSetup
   }
 }
 
-export async function startCluster(concurrency: number): Promise<PeerqueueSetup> {
-  const queue = await makeQueue(3)
+export async function startCluster(concurrency: number, shape: ClusterShape = {}): Promise<PeerqueueSetup> {
+  const queue = await makeQueue(shape.trusted ?? 3)
   const trusted = await Promise.all(queue.trustedKeys.map((key, i) => startPeerProcess(queue, key, `trusted-${i + 1}`, ['--no-work'])))
-  const workerKey = join(queue.dir, 'worker.key')
-  const { createKeyFile } = await import('@peerqueue/runtime')
-  await createKeyFile(workerKey)
-  const worker = await startPeerProcess(queue, workerKey, 'worker', ['--jobs', BENCH_JOBS, '--concurrency', String(concurrency)])
+  const workers: PeerProcess[] = []
+  if (shape.smallWorkers) {
+    for (let left = shape.smallWorkers, i = 0; left > 0; left -= SWARM_SIZE, i++) workers.push(await startSwarmProcess(queue, `swarm-${i}`, Math.min(SWARM_SIZE, left)))
+  } else {
+    const { createKeyFile } = await import('@peerqueue/runtime')
+    for (let i = 0; i < (shape.workers ?? 1); i++) {
+      const workerKey = join(queue.dir, `worker-${i}.key`)
+      await createKeyFile(workerKey)
+      workers.push(await startPeerProcess(queue, workerKey, `worker-${i}`, ['--jobs', BENCH_JOBS, '--concurrency', String(concurrency)]))
+    }
+  }
   const client = await QueueClient.connect({ registry: queue.registry, key: queue.clientKey })
   return {
     system: systemOf(client),
     client,
     queue,
     trusted,
-    worker,
+    workers,
     async close() {
       await client.close()
-      await Promise.all([...trusted, worker].map((p) => p.stop()))
+      await Promise.all([...trusted, ...workers].map((p) => p.stop()))
     },
   }
 }

@@ -8,7 +8,7 @@ import { createKeyFile } from '@peerqueue/runtime'
 import { freePort } from '../../test/helpers/free-port.js'
 
 export const REPO = join(import.meta.dirname, '..', '..')
-export const CLI = join(REPO, 'runtime', 'dist', 'cli', 'main.js')
+export const CLI = join(REPO, 'runtime', 'dist', 'queue-runtime.mjs')
 export const BENCH_JOBS = join(REPO, 'bench', 'jobs')
 
 export interface BenchQueue {
@@ -56,8 +56,19 @@ export interface PeerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>
 }
 
-export async function startPeerProcess(queue: BenchQueue, key: string, name: string, args: readonly string[]): Promise<PeerProcess> {
-  const child = spawn(process.execPath, [CLI, 'start', '--registry', queue.registry, '--key', key, '--data', join(queue.dir, 'data', name), ...args], {
+export function startPeerProcess(queue: BenchQueue, key: string, name: string, args: readonly string[]): Promise<PeerProcess> {
+  return startUntilReady(queue, name, [CLI, 'start', '--registry', queue.registry, '--key', key, '--data', join(queue.dir, 'data', name), ...args], 'peerqueue: ready')
+}
+
+/** Worker peers in one process (test/helpers/swarm.ts): the seed's many small workers. */
+export const SWARM_SIZE = 20
+
+export function startSwarmProcess(queue: BenchQueue, name: string, count: number): Promise<PeerProcess> {
+  return startUntilReady(queue, name, [join(REPO, 'test', 'helpers', 'swarm.ts'), queue.registry, queue.dir, String(count), BENCH_JOBS], 'swarm ready')
+}
+
+async function startUntilReady(queue: BenchQueue, name: string, args: readonly string[], readyText: string): Promise<PeerProcess> {
+  const child = spawn(process.execPath, args, {
     cwd: queue.dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     // PEERQUEUE_BENCH_CPU_PROF=<dir> profiles every peer process (--cpu-prof), to see where the time goes.
@@ -70,7 +81,7 @@ export async function startPeerProcess(queue: BenchQueue, key: string, name: str
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} not ready within 30 s:\n${output}`)), 30_000)
     child.stdout!.on('data', () => {
-      if (!output.includes('peerqueue: ready')) return
+      if (!output.includes(readyText)) return
       clearTimeout(timer)
       resolve()
     })

@@ -1,0 +1,85 @@
+// npm run bench:memory [-- --json]: what each part of an idle worker peer costs in resident memory.
+// Each stage runs in a fresh process that loads the parts of every stage before it plus its own,
+// waits for the heap to settle, and reports VmRSS; the difference between stages is that part.
+import { spawn } from 'node:child_process'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+
+// Not from ./lib/peers.js: that loads the runtime, and the first stage must be bare Node.
+const REPO = join(import.meta.dirname, '..', '..')
+const BENCH_JOBS = join(REPO, 'bench', 'jobs')
+
+export const STAGES = ['node', 'libp2p', 'gossipsub', 'piscina', 'esbuild'] as const
+type Stage = (typeof STAGES)[number]
+
+const SETTLE_MS = 1_500
+
+async function settledRss(): Promise<number> {
+  await new Promise((r) => setTimeout(r, SETTLE_MS))
+  ;(globalThis as { gc?: () => void }).gc?.()
+  await new Promise((r) => setTimeout(r, 200))
+  return Math.round(process.memoryUsage.rss() / 1024 / 102.4) / 10
+}
+
+/** Loads every part up to and including `stage` in this process, then prints its RSS. */
+async function child(stage: Stage, bundle: string): Promise<void> {
+  const upTo = STAGES.indexOf(stage)
+  const keep: unknown[] = []
+  // The built runtime, as a peer process loads it (a bundled copy would count twice).
+  const dist = (file: string) => import(join(REPO, 'runtime', 'dist', file))
+  if (upTo >= 1) {
+    const { generateKeyPair } = await import('@libp2p/crypto/keys')
+    const { createPeerNode } = (await dist('net/node.js')) as typeof import('../runtime/src/net/node.js')
+    keep.push(await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], pubsub: upTo >= 2 }))
+  }
+  if (upTo >= 3) {
+    const { HandlerPool } = (await dist('worker/pool.js')) as typeof import('../runtime/src/worker/pool.js')
+    const pool = new HandlerPool(2, () => undefined)
+    await pool.describe(bundle, 'noop')
+    keep.push(pool)
+  }
+  process.stdout.write(`${JSON.stringify({ stage, rssMb: await settledRss() })}\n`)
+  process.exit(0)
+}
+
+/** The handler bundle the pool loads, made once by the parent so esbuild is loaded only where measured. */
+async function bundleNoop(): Promise<string> {
+  const { build } = await import('esbuild')
+  const file = join(await mkdtemp(join(tmpdir(), 'pq-mem-')), 'noop.mjs')
+  await build({ entryPoints: [join(BENCH_JOBS, 'noop.ts')], bundle: true, platform: 'node', format: 'esm', outfile: file, logLevel: 'silent' })
+  return file
+}
+
+function measure(stage: Stage, bundle: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--expose-gc', process.argv[1]!, '--stage', stage, '--bundle', bundle], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    proc.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000)
+    proc.once('exit', () => {
+      clearTimeout(timer)
+      const line = out.trim().split('\n').at(-1) ?? ''
+      try {
+        resolve((JSON.parse(line) as { rssMb: number }).rssMb)
+      } catch {
+        reject(new Error(`stage ${stage} printed no figure: ${out}`))
+      }
+    })
+  })
+}
+
+const { values } = parseArgs({ options: { stage: { type: 'string' }, bundle: { type: 'string' }, json: { type: 'boolean', default: false } } })
+if (values.stage) await child(values.stage as Stage, values.bundle ?? '')
+else {
+  const bundle = await bundleNoop()
+  const rows: { stage: Stage; rssMb: number; addsMb: number }[] = []
+  for (const stage of STAGES) {
+    const rssMb = await measure(stage, bundle)
+    const previous = rows.at(-1)?.rssMb ?? 0
+    rows.push({ stage, rssMb, addsMb: Math.round((rssMb - previous) * 10) / 10 })
+  }
+  if (values.json) console.log(JSON.stringify(rows))
+  else for (const r of rows) console.log(`${r.stage.padEnd(10)} ${String(r.rssMb).padStart(6)} MB  (+${r.addsMb})`)
+}
