@@ -1,7 +1,7 @@
 // npm run bench:memory [-- --json]: what each part of an idle worker peer costs in resident memory.
 // Each stage runs in a fresh process that loads the parts of every stage before it plus its own,
 // waits for the heap to settle, and reports VmRSS; the difference between stages is that part.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -29,10 +29,11 @@ async function child(stage: Stage, bundle: string): Promise<void> {
   const keep: unknown[] = []
   // The built runtime, as a peer process loads it (a bundled copy would count twice).
   const dist = (file: string) => import(join(REPO, 'runtime', 'dist', file))
-  if (upTo >= 1) {
+  if (upTo === 1) keep.push(await libp2pWithoutGossipsub())
+  if (upTo >= 2) {
     const { generateKeyPair } = await import('@libp2p/crypto/keys')
     const { createPeerNode } = (await dist('net/node.js')) as typeof import('../runtime/src/net/node.js')
-    keep.push(await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], pubsub: upTo >= 2 }))
+    keep.push(await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], pubsub: true }))
   }
   if (upTo >= 3) {
     const { HandlerPool } = (await dist('worker/pool.js')) as typeof import('../runtime/src/worker/pool.js')
@@ -40,8 +41,42 @@ async function child(stage: Stage, bundle: string): Promise<void> {
     await pool.describe(bundle, 'noop')
     keep.push(pool)
   }
-  process.stdout.write(`${JSON.stringify({ stage, rssMb: await settledRss() })}\n`)
+  let serviceRssMb: number | undefined
+  if (upTo >= 4) {
+    // One build, as a peer bundles its handlers; esbuild's service is a process of its own.
+    const { build } = await import('esbuild')
+    await build({ entryPoints: [join(BENCH_JOBS, 'noop.ts')], bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'silent' })
+    serviceRssMb = childRssMb()
+  }
+  process.stdout.write(`${JSON.stringify({ stage, rssMb: await settledRss(), serviceRssMb })}\n`)
   process.exit(0)
+}
+
+/** The libp2p node of net/node.ts without its gossipsub service (or module), to tell the two apart. */
+async function libp2pWithoutGossipsub(): Promise<unknown> {
+  const [{ createLibp2p }, { tcp }, { webSockets }, { noise }, { yamux }, { identify }, { generateKeyPair }] = await Promise.all([
+    import('libp2p'),
+    import('@libp2p/tcp'),
+    import('@libp2p/websockets'),
+    import('@chainsafe/libp2p-noise'),
+    import('@chainsafe/libp2p-yamux'),
+    import('@libp2p/identify'),
+    import('@libp2p/crypto/keys'),
+  ])
+  return createLibp2p({
+    privateKey: await generateKeyPair('Ed25519'),
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp(), webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() },
+  })
+}
+
+/** RSS of this process's children (esbuild's service), from ps. */
+function childRssMb(): number {
+  const out = execFileSync('ps', ['--ppid', String(process.pid), '-o', 'rss='], { encoding: 'utf8' })
+  return Math.round(out.split('\n').reduce((sum, line) => sum + (Number(line.trim()) || 0), 0) / 102.4) / 10
 }
 
 /** The handler bundle the pool loads, made once by the parent so esbuild is loaded only where measured. */
@@ -52,7 +87,7 @@ async function bundleNoop(): Promise<string> {
   return file
 }
 
-function measure(stage: Stage, bundle: string): Promise<number> {
+function measure(stage: Stage, bundle: string): Promise<{ rssMb: number; serviceRssMb?: number }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ['--expose-gc', process.argv[1]!, '--stage', stage, '--bundle', bundle], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
@@ -62,7 +97,7 @@ function measure(stage: Stage, bundle: string): Promise<number> {
       clearTimeout(timer)
       const line = out.trim().split('\n').at(-1) ?? ''
       try {
-        resolve((JSON.parse(line) as { rssMb: number }).rssMb)
+        resolve(JSON.parse(line) as { rssMb: number; serviceRssMb?: number })
       } catch {
         reject(new Error(`stage ${stage} printed no figure: ${out}`))
       }
@@ -74,12 +109,12 @@ const { values } = parseArgs({ options: { stage: { type: 'string' }, bundle: { t
 if (values.stage) await child(values.stage as Stage, values.bundle ?? '')
 else {
   const bundle = await bundleNoop()
-  const rows: { stage: Stage; rssMb: number; addsMb: number }[] = []
+  const rows: { stage: Stage; rssMb: number; addsMb: number; serviceRssMb?: number }[] = []
   for (const stage of STAGES) {
-    const rssMb = await measure(stage, bundle)
+    const { rssMb, serviceRssMb } = await measure(stage, bundle)
     const previous = rows.at(-1)?.rssMb ?? 0
-    rows.push({ stage, rssMb, addsMb: Math.round((rssMb - previous) * 10) / 10 })
+    rows.push({ stage, rssMb, addsMb: Math.round((rssMb - previous) * 10) / 10, serviceRssMb })
   }
   if (values.json) console.log(JSON.stringify(rows))
-  else for (const r of rows) console.log(`${r.stage.padEnd(10)} ${String(r.rssMb).padStart(6)} MB  (+${r.addsMb})`)
+  else for (const r of rows) console.log(`${r.stage.padEnd(10)} ${String(r.rssMb).padStart(6)} MB  (${r.addsMb >= 0 ? '+' : ''}${r.addsMb})${r.serviceRssMb === undefined ? '' : `, and esbuild's service process ${r.serviceRssMb} MB`}`)
 }

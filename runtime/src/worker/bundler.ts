@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import { access, mkdir, readdir } from 'node:fs/promises'
 import { join, basename, extname, relative } from 'node:path'
-import { build, type Message } from 'esbuild'
+import { build, stop, type Message } from 'esbuild'
 import { PeerqueueError } from '../errors.js'
 import { writeFileDurably } from '../fs/durable-file.js'
 
@@ -34,8 +34,18 @@ export async function bundleHandlers(jobsDir: string, cacheDir: string): Promise
   const files = await listHandlerFiles(jobsDir)
   if (files.length === 0) throw new PeerqueueError('E_HANDLERS_INVALID', `${jobsDir} has no handler modules (*.ts or *.js)`)
   await mkdir(cacheDir, { recursive: true })
-  return Promise.all(files.map((file) => bundleOne(file, cacheDir)))
+  bundling += 1
+  try {
+    return await Promise.all(files.map((file) => bundleOne(file, cacheDir)))
+  } finally {
+    // esbuild's service is a process of its own (~16 MB) that would otherwise stay for the life
+    // of the peer; the next build starts it again.
+    if (--bundling === 0) await stop()
+  }
 }
+
+/** Bundling runs in flight: the service stops only when the last one ends. */
+let bundling = 0
 
 async function bundleOne(file: string, cacheDir: string): Promise<BundledHandler> {
   const source = relative(process.cwd(), file) || file
