@@ -13,7 +13,7 @@ import { WorkService } from './work-service.js'
 const queue = parseRegistry(SAMPLE_REGISTRY.replace('rendezvous: images-7f3a', 'rendezvous: images-7f3a\n    submitters: any'), 'registry.yaml').queues[0]!
 const WORKER = '12D3KooWJgBWHu3DxP3L3TV292kDega645cjB8q3aGDCgKo9hw6n'
 
-describe('an enqueue while a worker waits for work', () => {
+describe('leases written in the same log batch as other work', () => {
   let dir: string | undefined
   let group: SoloGroup | undefined
   afterEach(async () => {
@@ -21,26 +21,32 @@ describe('an enqueue while a worker waits for work', () => {
     if (dir) await rm(dir, { recursive: true, force: true })
   })
 
-  it('leases the new job to the waiting worker in the same log batch', async () => {
+  /** A one-peer queue service whose proposals are counted (commands in each). */
+  async function serviceWithCountedProposals() {
     dir = await mkdtemp(join(tmpdir(), 'pq-piggyback-'))
-    group = await SoloGroup.open({ dir })
-    const work = new WorkService(group, queue)
+    const solo = await SoloGroup.open({ dir })
+    group = solo
     const service = new QueueService({
-      group,
+      group: solo,
       queue,
       selfId: queue.trustedPeers[0]!.id,
       catalog: () => new Map(),
       pool: {} as HandlerPool,
       status: () => null,
-      work,
+      work: new WorkService(solo, queue),
       censusAnswer: () => 'closed',
     })
     const proposals: number[] = []
-    const propose = group.propose.bind(group)
-    group.propose = (commands) => {
+    const propose = solo.propose.bind(solo)
+    solo.propose = (commands) => {
       proposals.push(commands.length)
       return propose(commands)
     }
+    return { service, proposals, group: solo }
+  }
+
+  it('leases the new job to the waiting worker in the same log batch', async () => {
+    const { service, proposals, group } = await serviceWithCountedProposals()
     const worker = { peerId: WORKER }
     const waiting = service.handle('work.lease', { worker: `${WORKER}/w`, count: 5, exclude: [], running: [], waitMs: 2_000, capacity: 5 }, worker) as Promise<GrantedLease[]>
     await new Promise((r) => setTimeout(r, 20))
@@ -50,5 +56,24 @@ describe('an enqueue while a worker waits for work', () => {
     // One proposal carried the enqueue and the lease: the worker did not wait for a second commit.
     expect(proposals).toEqual([2])
     expect(group.state.get(outcome!.id)?.state).toBe('leased')
+  })
+
+  it('takes the outcomes a lease request carries in the same log batch as its new lease', async () => {
+    const { service, proposals, group } = await serviceWithCountedProposals()
+    const worker = { peerId: WORKER }
+    const ask = (extra: object) => service.handle('work.lease', { worker: `${WORKER}/w`, count: 1, exclude: [], running: [], waitMs: 0, capacity: 1, ...extra }, worker) as Promise<GrantedLease[]>
+    const ids = ((await service.handle('enqueue', { jobs: [1, 2].map(() => ({ name: 'resize', payload: '{"json":{}}' })) }, worker)) as { id: string }[]).map((o) => o.id)
+    const [first] = await ask({})
+    proposals.length = 0
+    const [second] = await ask({ outcomes: [{ job: { jobId: first!.jobId, attempt: 1 }, result: '{"json":"done"}' }] })
+    expect(group.state.get(first!.jobId)?.state).toBe('completed')
+    expect(second?.jobId).toBe(ids.find((id) => id !== first!.jobId))
+    // One proposal: the completion and the next lease, one commit between them.
+    expect(proposals).toEqual([2])
+    // With nothing left to lease, the outcome still goes in at once, and no lease is written.
+    proposals.length = 0
+    expect(await ask({ outcomes: [{ job: { jobId: second!.jobId, attempt: 1 }, result: '{"json":"done"}' }] })).toEqual([])
+    expect(group.state.get(second!.jobId)?.state).toBe('completed')
+    expect(proposals).toEqual([1])
   })
 })

@@ -18,15 +18,26 @@ const leaseRef = z.strictObject({ jobId: z.string().min(1).max(128), attempt: z.
 const worker = z.string().min(1).max(200)
 const errorShape = z.strictObject({ name: z.string().max(200), message: z.string().max(10_000), retryable: z.boolean() })
 
+const outcomeShape = z.union([z.strictObject({ job: leaseRef, result: z.string() }), z.strictObject({ job: leaseRef, error: errorShape })])
+
 const requests = {
-  'work.lease': z.strictObject({ worker, count: z.int().min(1).max(1000), exclude: z.array(z.string().max(128)).max(1000), running: z.array(z.string().max(128)).max(100_000).default([]), waitMs: z.int().min(0).max(MAX_LEASE_WAIT_MS).default(0), capacity: z.int().min(0).max(100_000) }),
+  'work.lease': z.strictObject({
+    worker,
+    count: z.int().min(1).max(1000),
+    exclude: z.array(z.string().max(128)).max(1000),
+    running: z.array(z.string().max(128)).max(100_000).default([]),
+    waitMs: z.int().min(0).max(MAX_LEASE_WAIT_MS).default(0),
+    capacity: z.int().min(0).max(100_000),
+    /** Runs that finished since the last request: reported in the same log batch as the lease. */
+    outcomes: z.array(outcomeShape).max(1000).default([]),
+  }),
   'work.renew': z.strictObject({ worker, jobs: z.array(leaseRef).max(10_000) }),
   'work.complete': z.strictObject({ worker, job: leaseRef, result: z.string() }),
   'work.fail': z.strictObject({ worker, job: leaseRef, error: errorShape }),
   /** Many outcomes in one request and one log entry: how a busy worker reports. */
   'work.report': z.strictObject({
     worker,
-    outcomes: z.array(z.union([z.strictObject({ job: leaseRef, result: z.string() }), z.strictObject({ job: leaseRef, error: errorShape })])).min(1).max(1000),
+    outcomes: z.array(outcomeShape).min(1).max(1000),
   }),
   'work.progress': z.strictObject({ worker, updates: z.array(z.strictObject({ job: leaseRef, progress: z.number().min(0).max(100) })).max(10_000) }),
   'work.release': z.strictObject({ worker }),
@@ -85,7 +96,7 @@ export class WorkService {
       case 'work.lease': {
         const r = parseRequest(requests['work.lease'], params, method)
         this.own(r.worker, caller)
-        return this.lease(r.worker, r.count, r.exclude, r.running, r.waitMs, r.capacity)
+        return this.lease(r.worker, r.count, r.exclude, r.running, r.waitMs, r.capacity, r.outcomes.map((o) => this.outcomeCommand(r.worker, o)))
       }
       case 'work.renew': {
         const r = parseRequest(requests['work.renew'], params, method)
@@ -153,14 +164,21 @@ export class WorkService {
     return { type: 'complete', worker, job: outcome.job, result: outcome.result }
   }
 
-  private async lease(worker: string, count: number, exclude: string[], running: string[], waitMs: number, capacity: number): Promise<GrantedLease[]> {
+  private async lease(worker: string, count: number, exclude: string[], running: string[], waitMs: number, capacity: number, reports: Command[]): Promise<GrantedLease[]> {
     const seen = this.workers.get(worker)
     this.workers.set(worker, { id: worker, capacity, running: seen?.running ?? 0, lastSeen: Date.now() })
-    // Leases this worker holds but does not run: an earlier answer was lost on the way. Hand them over again.
-    const known = new Set(running)
+    // Leases this worker holds but does not run (nor reports now): an earlier answer was lost on the way. Hand them over again.
+    const known = new Set([...running, ...reports.flatMap((c) => (c.type === 'complete' || c.type === 'fail' ? [c.job.jobId] : []))])
     const lost = this.group.state.leasesOf(worker).filter((job) => !known.has(job.id) && job.lease)
     if (lost.length > 0) {
+      if (reports.length > 0) await this.group.propose(reports)
       return lost.map((job) => ({ jobId: job.id, name: job.name, payload: job.payload, attempt: job.attempt, timeoutMs: job.timeoutMs, expiresAt: job.lease!.expiresAt }))
+    }
+    // Outcomes go into the log with this lease when there is work; before any wait otherwise.
+    let pendingReports = reports
+    if (pendingReports.length > 0 && !this.group.state.hasReady()) {
+      await this.group.propose(pendingReports)
+      pendingReports = []
     }
     if (!this.group.state.hasReady() && waitMs > 0) {
       const delivered = await new Promise<GrantedLease[] | undefined>((resolve) => {
@@ -183,8 +201,12 @@ export class WorkService {
         return delivered
       }
     }
-    if (!this.group.state.hasReady()) return []
-    const [result] = await this.group.propose([{ type: 'lease', worker, count, leaseMs: this.leaseMs, exclude }])
+    if (!this.group.state.hasReady()) {
+      if (pendingReports.length > 0) await this.group.propose(pendingReports)
+      return []
+    }
+    const results = await this.group.propose([...pendingReports, { type: 'lease', worker, count, leaseMs: this.leaseMs, exclude }])
+    const result = results.at(-1)
     const leases = result?.type === 'lease' ? [...result.leases] : []
     this.workers.set(worker, { id: worker, capacity, running: this.group.state.leasesOf(worker).length, lastSeen: Date.now() })
     return leases

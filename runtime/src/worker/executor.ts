@@ -39,6 +39,9 @@ export class Executor {
   private readonly renewTimer: NodeJS.Timeout
   private readonly progressTimer: NodeJS.Timeout
   private readonly finished = new Set<Promise<void>>()
+  /** Outcomes of finished runs until the leader has them, and their jobs: leases it must not hand over again. */
+  private readonly reports = new Set<Promise<void>>()
+  private readonly unreported = new Set<string>()
   /** Outcomes waiting for the report in flight: one report at a time, carrying all that finished meanwhile. */
   private readonly outbox: { outcome: Outcome; sent: () => void }[] = []
   private reporting = false
@@ -76,10 +79,15 @@ export class Executor {
     clearInterval(this.renewTimer)
     clearInterval(this.progressTimer)
     for (const jobId of this.running.keys()) this.options.pool.abort(jobId, 'the peer is shutting down')
+    // No lease request will carry what is waiting in the outbox now.
+    void this.sendReports()
     // Reports in flight may be retrying against a leader that is gone; a job whose outcome is
     // not heard runs again (at-least-once), so shutting down need not wait for them for long.
     let timer: NodeJS.Timeout | undefined
-    await Promise.race([Promise.allSettled([...this.finished]), new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))])
+    await Promise.race([
+      Promise.allSettled([...this.finished]).then(() => Promise.allSettled([...this.reports])),
+      new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS))),
+    ])
     clearTimeout(timer)
     await this.options.source.release().catch(() => undefined)
   }
@@ -97,11 +105,17 @@ export class Executor {
         let leases: GrantedLease[] = []
         const asked = Date.now()
         heldMs = 0
+        // Outcomes not yet on their way go with this request: one round trip and one commit.
+        const carried = this.reporting ? [] : this.outbox.splice(0, MAX_REPORT)
         try {
-          leases = await this.options.source.lease(free, this.namesAtLimit(), [...this.running.keys()])
+          leases = await this.options.source.lease(free, this.namesAtLimit(), [...this.running.keys(), ...this.unreported], carried.map((c) => c.outcome))
           heldMs = Date.now() - asked
+        } catch (err) {
+          this.reportFailed(carried, err)
+          throw err
         } finally {
           this.requested -= free
+          for (const c of carried) c.sent()
         }
         for (const lease of leases) this.start(lease)
         gotNothing = leases.length === 0
@@ -158,9 +172,15 @@ export class Executor {
     // On shutdown, the release that follows hands every lease back; reporting would only wait on a leader that may be gone.
     if (this.stopped) return
     const outcome = this.withinLimit(ran)
-    await new Promise<void>((sent) => {
-      this.outbox.push({ outcome: outcome.ok ? { job: ref, result: outcome.result } : { job: ref, error: outcome.error }, sent })
-      void this.sendReports()
+    const sent = new Promise<void>((resolve) => this.outbox.push({ outcome: outcome.ok ? { job: ref, result: outcome.result } : { job: ref, error: outcome.error }, sent: resolve }))
+    // The slot is free now. The outcome travels with the next lease request that this opens, or
+    // on its own if a request is already out (it may be held at the leader while the queue is empty).
+    if (this.pumping) void this.sendReports()
+    this.reports.add(sent)
+    this.unreported.add(lease.jobId)
+    void sent.then(() => {
+      this.reports.delete(sent)
+      this.unreported.delete(lease.jobId)
     })
   }
 
@@ -174,15 +194,20 @@ export class Executor {
         try {
           await this.options.source.report(batch.map((b) => b.outcome))
         } catch (err) {
-          // The leases will expire and the jobs run again: at-least-once, never lost.
-          const ids = batch.map((b) => b.outcome.job.jobId)
-          this.options.onError?.(new Error(`could not report job(s) ${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ` and ${ids.length - 3} more` : ''}: ${errorMessage(err)}`))
+          this.reportFailed(batch, err)
         }
         for (const b of batch) b.sent()
       }
     } finally {
       this.reporting = false
     }
+  }
+
+  /** The leases will expire and the jobs run again: at-least-once, never lost. */
+  private reportFailed(batch: readonly { outcome: Outcome }[], err: unknown): void {
+    if (batch.length === 0) return
+    const ids = batch.map((b) => b.outcome.job.jobId)
+    this.options.onError?.(new Error(`could not report job(s) ${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ` and ${ids.length - 3} more` : ''}: ${errorMessage(err)}`))
   }
 
   private withinLimit(outcome: RunOutcome): RunOutcome {

@@ -9,8 +9,9 @@ const LEASE_WAIT_MS = 1_000
 
 export function remoteWorkSource(link: LeaderLink, worker: string, capacity: () => number): WorkSource {
   return {
-    async lease(count, exclude, running) {
-      return (await link.call('work.lease', { worker, count, exclude, running, waitMs: LEASE_WAIT_MS, capacity: capacity() })) as GrantedLease[]
+    async lease(count, exclude, running, outcomes = []) {
+      const params = { worker, count, exclude, running, waitMs: LEASE_WAIT_MS, capacity: capacity(), ...(outcomes.length > 0 ? { outcomes } : {}) }
+      return (await link.call('work.lease', params)) as GrantedLease[]
     },
     async renew(jobs) {
       if (jobs.length === 0) return []

@@ -1,6 +1,6 @@
 // Where a worker gets leases and sends outcomes. On a trusted peer this is its own consensus
 // group; a worker peer elsewhere reaches the leader through the network with the same calls.
-import type { ApplyResult, GrantedLease, LeaseRef } from '../queue/commands.js'
+import type { ApplyResult, Command, GrantedLease, LeaseRef } from '../queue/commands.js'
 import type { JobError } from '../queue/job.js'
 import type { ConsensusGroup } from '../raft/group.js'
 
@@ -8,8 +8,10 @@ export interface WorkSource {
   /**
    * Up to `count` leases. `running` lists the jobs the worker runs now, so a leader that granted
    * leases whose answer never arrived can hand them over again instead of letting them expire.
+   * `outcomes` of finished runs travel along: reported in the same log batch as the lease, one
+   * round trip and one commit for both (or reported at once, if the request then waits for work).
    */
-  lease(count: number, exclude: readonly string[], running: readonly string[]): Promise<GrantedLease[]>
+  lease(count: number, exclude: readonly string[], running: readonly string[], outcomes?: readonly Outcome[]): Promise<GrantedLease[]>
   /** Extends the leases; returns the jobs whose lease is gone (cancelled, expired, given to another worker). */
   renew(jobs: readonly LeaseRef[]): Promise<string[]>
   /** Reports finished runs, many at once; says for each whether its lease was still current. */
@@ -25,10 +27,15 @@ export const DEFAULT_LEASE_MS = 6_000
 export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs = DEFAULT_LEASE_MS): WorkSource {
   const accepted = (result: ApplyResult | undefined) => result?.type === 'fenced' && result.accepted
   return {
-    async lease(count, exclude) {
-      // Nothing to lease: say so without writing an entry to the log.
-      if (!group.state.hasReady()) return []
-      const [result] = await group.propose([{ type: 'lease', worker, count, leaseMs, exclude }])
+    async lease(count, exclude, _running, outcomes = []) {
+      const reports = outcomeCommands(worker, outcomes)
+      // Nothing to lease: say so without writing a lease to the log.
+      if (!group.state.hasReady()) {
+        if (reports.length > 0) await group.propose(reports)
+        return []
+      }
+      const results = await group.propose([...reports, { type: 'lease', worker, count, leaseMs, exclude }])
+      const result = results.at(-1)
       return result?.type === 'lease' ? [...result.leases] : []
     },
     async renew(jobs) {
@@ -38,10 +45,7 @@ export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs =
       return jobs.filter((j) => !renewed.has(j.jobId)).map((j) => j.jobId)
     },
     async report(outcomes) {
-      const results = await group.propose(
-        outcomes.map((o) => ('error' in o ? { type: 'fail' as const, worker, job: o.job, error: o.error } : { type: 'complete' as const, worker, job: o.job, result: o.result })),
-      )
-      return results.map(accepted)
+      return (await group.propose(outcomeCommands(worker, outcomes))).map(accepted)
     },
     async progress(updates) {
       if (updates.length === 0) return
@@ -51,4 +55,8 @@ export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs =
       await group.propose([{ type: 'release', worker }])
     },
   }
+}
+
+export function outcomeCommands(worker: string, outcomes: readonly Outcome[]): Command[] {
+  return outcomes.map((o) => ('error' in o ? { type: 'fail', worker, job: o.job, error: o.error } : { type: 'complete', worker, job: o.job, result: o.result }))
 }
