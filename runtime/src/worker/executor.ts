@@ -39,9 +39,12 @@ export class Executor {
   private readonly renewTimer: NodeJS.Timeout
   private readonly progressTimer: NodeJS.Timeout
   private readonly finished = new Set<Promise<void>>()
-  /** Outcomes of finished runs until the leader has them, and their jobs: leases it must not hand over again. */
+  /**
+   * Outcomes of finished runs until the leader has them, and their leases (job id → attempt):
+   * still renewed, and never to be handed over again as if their answer had been lost.
+   */
   private readonly reports = new Set<Promise<void>>()
-  private readonly unreported = new Set<string>()
+  private readonly unreported = new Map<string, number>()
   /** Outcomes waiting for the report in flight: one report at a time, carrying all that finished meanwhile. */
   private readonly outbox: { outcome: Outcome; sent: () => void }[] = []
   private reporting = false
@@ -108,7 +111,7 @@ export class Executor {
         // Outcomes not yet on their way go with this request: one round trip and one commit.
         const carried = this.reporting ? [] : this.outbox.splice(0, MAX_REPORT)
         try {
-          leases = await this.options.source.lease(free, this.namesAtLimit(), [...this.running.keys(), ...this.unreported], carried.map((c) => c.outcome))
+          leases = await this.options.source.lease(free, this.namesAtLimit(), [...this.running.keys(), ...this.unreported.keys()], carried.map((c) => c.outcome))
           heldMs = Date.now() - asked
         } catch (err) {
           this.reportFailed(carried, err)
@@ -177,7 +180,7 @@ export class Executor {
     // on its own if a request is already out (it may be held at the leader while the queue is empty).
     if (this.pumping) void this.sendReports()
     this.reports.add(sent)
-    this.unreported.add(lease.jobId)
+    this.unreported.set(lease.jobId, lease.attempt)
     void sent.then(() => {
       this.reports.delete(sent)
       this.unreported.delete(lease.jobId)
@@ -218,9 +221,10 @@ export class Executor {
     return { ok: false, error: { name: 'ResultTooLarge', message, retryable: false } }
   }
 
-  /** Renews every running lease in one request, and stops the runs whose lease is gone. */
+  /** Renews every lease still held (running, or finished and not yet reported) in one request, and stops the runs whose lease is gone. */
   private async renew(): Promise<void> {
     const jobs = [...this.running.values()].map((l) => ({ jobId: l.jobId, attempt: l.attempt }))
+    for (const [jobId, attempt] of this.unreported) if (!this.running.has(jobId)) jobs.push({ jobId, attempt })
     try {
       const lost = await this.options.source.renew(jobs)
       for (const jobId of lost) this.options.pool.abort(jobId, 'the lease was lost: the job was cancelled, or given to another worker')
