@@ -83,4 +83,35 @@ describe('Raft over libp2p on 127.0.0.1', () => {
     await new Promise((r) => setTimeout(r, 300))
     expect(Math.max(...nodes.map((n) => n.core.term))).toBeLessThan(term + 50)
   })
+
+  it('carries a message larger than a frame, such as the snapshot of a big queue, in one piece', async () => {
+    const [a, b] = await Promise.all([0, 1].map(async () => createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'] })))
+    cleanup.push(async () => {
+      await a!.stop()
+      await b!.stop()
+    })
+    const [idA, idB] = [a!.peerId.toString(), b!.peerId.toString()]
+    const received: Message[] = []
+    const sender = await Libp2pRaftTransport.listen(a!, 'q', { members: new Map([[idB, b!.getMultiaddrs().map(String)]]) }, () => undefined)
+    const receiver = await Libp2pRaftTransport.listen(b!, 'q', { members: new Map([[idA, a!.getMultiaddrs().map(String)]]) }, (m) => received.push(m))
+    cleanup.push(async () => {
+      await sender.close()
+      await receiver.close()
+    })
+    // 40 MB of state: more than twice the frame limit, ten chunks on the wire.
+    const data = { jobs: 'x'.repeat(40 * 1024 * 1024) }
+    const snapshot: Message = { group: 'q', from: idA, to: idB, term: 3, type: 'snapshot', snapshot: { index: 9, term: 2, membership: { voters: [idA, idB], learners: [] }, data } }
+    const small: Message = { group: 'q', from: idA, to: idB, term: 3, type: 'heartbeat', commit: 9 }
+    // The first send opens the stream; send until it is there, then the big message and one after it.
+    await expect.poll(() => (sender.send([small]), received.length), { timeout: 5_000 }).toBeGreaterThan(0)
+    sender.send([snapshot])
+    const marker: Message = { ...small, commit: 10 }
+    sender.send([marker])
+    // The big message arrives whole, and what was sent after it arrives after it.
+    await expect.poll(() => received.findIndex((m) => m.type === 'heartbeat' && m.commit === 10), { timeout: 20_000 }).toBeGreaterThan(-1)
+    const at = received.findIndex((m) => m.type === 'snapshot')
+    expect(at).toBeGreaterThan(-1)
+    expect(at).toBeLessThan(received.findIndex((m) => m.type === 'heartbeat' && m.commit === 10))
+    expect(((received[at] as Extract<Message, { type: 'snapshot' }>).snapshot.data as typeof data).jobs.length).toBe(data.jobs.length)
+  })
 })

@@ -13,8 +13,17 @@ import type { PeerNode } from './node.js'
 export const RAFT_PROTOCOL = '/peerqueue/raft/1.0.0'
 const RECONNECT_MIN_MS = 50
 const RECONNECT_MAX_MS = 2_000
-/** Frames well under MAX_FRAME_BYTES: appends are bounded in bytes by the core, snapshots are not yet. */
+/** Frames well under MAX_FRAME_BYTES: appends are bounded in bytes by the core. */
 const FRAME_TARGET_CHARS = 4 * 1024 * 1024
+/**
+ * A frame larger than this (a snapshot of a big queue: 100,000 jobs are ~25 MB) travels as
+ * consecutive chunks of it, each marked by its first byte, which no JSON frame starts with.
+ */
+const CHUNK_BYTES = 4 * 1024 * 1024
+const MORE = 0x01
+const LAST = 0x02
+/** The most one chunked frame may add up to: a bound on what a member must buffer. */
+const MAX_CHUNKED_BYTES = 1024 * 1024 * 1024
 
 export interface RaftPeers {
   /** Members of the group other than this node, with where to dial them. */
@@ -69,7 +78,8 @@ export class Libp2pRaftTransport implements Transport {
         this.connect(to, link)
         continue
       }
-      for (const frame of framesOf(batch)) link.writer.write(this.encoder.encode(frame)).catch(() => this.drop(link))
+      const writer = link.writer
+      for (const frame of framesOf(batch)) for (const piece of chunksOf(this.encoder.encode(frame))) writer.write(piece).catch(() => this.drop(link))
     }
   }
 
@@ -106,9 +116,12 @@ export class Libp2pRaftTransport implements Transport {
   private async readFrom(stream: Stream, sender: NodeId, group: string, receive: (message: Message) => void): Promise<void> {
     const lp = frameStream(stream)
     const decoder = new TextDecoder()
+    const chunks = new ChunkedFrame()
     try {
       for (;;) {
-        const batch = JSON.parse(decoder.decode((await lp.read()).subarray())) as unknown
+        const whole = chunks.add((await lp.read()).subarray())
+        if (!whole) continue
+        const batch = JSON.parse(decoder.decode(whole)) as unknown
         if (!Array.isArray(batch)) throw new Error('a frame must hold an array of messages')
         for (const message of batch as unknown[]) {
           if (!isMessage(message) || message.from !== sender || message.group !== group) continue
@@ -139,4 +152,41 @@ function framesOf(batch: readonly Message[]): string[] {
   }
   if (parts.length > 0) frames.push(`[${parts.join(',')}]`)
   return frames
+}
+
+/** A whole frame as one piece, or a large one as marked chunks in order. */
+function chunksOf(frame: Uint8Array): Uint8Array[] {
+  if (frame.length <= CHUNK_BYTES) return [frame]
+  const pieces: Uint8Array[] = []
+  for (let at = 0; at < frame.length; at += CHUNK_BYTES) {
+    const body = frame.subarray(at, at + CHUNK_BYTES)
+    const piece = new Uint8Array(body.length + 1)
+    piece[0] = at + CHUNK_BYTES >= frame.length ? LAST : MORE
+    piece.set(body, 1)
+    pieces.push(piece)
+  }
+  return pieces
+}
+
+/** Puts chunked frames back together; a frame that is not a chunk passes through. */
+class ChunkedFrame {
+  private parts: Uint8Array[] = []
+  private bytes = 0
+
+  /** The whole frame once complete, undefined while chunks are still to come. */
+  add(piece: Uint8Array): Uint8Array | undefined {
+    const mark = piece[0]
+    if (mark !== MORE && mark !== LAST) {
+      if (this.parts.length > 0) throw new Error('a frame came in the middle of a chunked one')
+      return piece
+    }
+    this.bytes += piece.length - 1
+    if (this.bytes > MAX_CHUNKED_BYTES) throw new Error(`a chunked frame over ${MAX_CHUNKED_BYTES} bytes`)
+    this.parts.push(piece.slice(1))
+    if (mark === MORE) return undefined
+    const whole = Buffer.concat(this.parts)
+    this.parts = []
+    this.bytes = 0
+    return whole
+  }
 }
