@@ -101,11 +101,12 @@ describe('Raft over libp2p on 127.0.0.1', () => {
     // 40 MB of state: more than twice the frame limit, ten chunks on the wire.
     const data = { jobs: 'x'.repeat(40 * 1024 * 1024) }
     const snapshot: Message = { group: 'q', from: idA, to: idB, term: 3, type: 'snapshot', snapshot: { index: 9, term: 2, membership: { voters: [idA, idB], learners: [] }, data } }
-    const small: Message = { group: 'q', from: idA, to: idB, term: 3, type: 'heartbeat', commit: 9 }
+    const heartbeat = (commit: number): Message => ({ group: 'q', from: idA, to: idB, term: 3, type: 'heartbeat', commit, readCtx: undefined })
+    const small = heartbeat(9)
     // The first send opens the stream; send until it is there, then the big message and one after it.
     await expect.poll(() => (sender.send([small]), received.length), { timeout: 5_000 }).toBeGreaterThan(0)
     sender.send([snapshot])
-    const marker: Message = { ...small, commit: 10 }
+    const marker = heartbeat(10)
     sender.send([marker])
     // The big message arrives whole, and what was sent after it arrives after it.
     await expect.poll(() => received.findIndex((m) => m.type === 'heartbeat' && m.commit === 10), { timeout: 20_000 }).toBeGreaterThan(-1)

@@ -51,7 +51,7 @@ describe('write-ahead log on a disk that fills up', () => {
       const dir = await mkdtemp(join(tmpdir(), 'pq-wal-full-'))
       const { wal, acknowledged, attempted } = await fillUp(dir, new FullDisk({ capacity }), 128)
       await wal.close()
-      const { records } = await WriteAheadLog.open(dir, { segmentBytes: 128 })
+      const records = await WriteAheadLog.read(dir, { segmentBytes: 128 })
       // The records of the failed batch that went out whole before the roll may be read back:
       // their writer was told the outcome is unknown, never that they were lost or kept.
       const recovered = records.map((r) => r.index)
@@ -73,7 +73,7 @@ describe('write-ahead log on a disk that fills up', () => {
     const { wal, acknowledged, failure } = await fillUp(dir, new FullDisk({ capacity: 250, stall: true }))
     expect(failure).toMatchObject({ code: 'E_STORAGE', message: expect.stringContaining('made no progress') })
     await wal.close()
-    expect((await WriteAheadLog.open(dir)).records.map((r) => r.index)).toEqual(acknowledged)
+    expect((await WriteAheadLog.read(dir)).map((r) => r.index)).toEqual(acknowledged)
   })
 
   it('stops after a failed fsync and never calls fsync on that file again', async () => {

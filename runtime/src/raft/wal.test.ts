@@ -46,7 +46,7 @@ describe('write-ahead log', () => {
     expect((await stat(segment)).size).toBe(intact)
     await reopened.append([record(3)])
     await reopened.close()
-    expect((await WriteAheadLog.open(dir)).records.map(text)).toEqual(['entry 1', 'entry 2', 'entry 3'])
+    expect((await WriteAheadLog.read(dir)).map(text)).toEqual(['entry 1', 'entry 2', 'entry 3'])
   })
 
   it('treats a last record whose checksum fails as torn', async () => {
@@ -58,7 +58,7 @@ describe('write-ahead log', () => {
     const data = await readFile(segment)
     data[data.length - 1]! ^= 0xff
     await writeFile(segment, data)
-    expect((await WriteAheadLog.open(dir)).records.map(text)).toEqual(['entry 1'])
+    expect((await WriteAheadLog.read(dir)).map(text)).toEqual(['entry 1'])
   })
 
   it('refuses to open when a record before the end is damaged', async () => {
@@ -80,7 +80,7 @@ describe('write-ahead log', () => {
     const before = (await readdir(dir)).length
     await wal.compactThrough(15)
     await wal.close()
-    const { records } = await WriteAheadLog.open(dir, { segmentBytes: 64 })
+    const records = await WriteAheadLog.read(dir, { segmentBytes: 64 })
     expect(before).toBeGreaterThan(5)
     expect(records[0]!.index).toBeLessThanOrEqual(16)
     expect(records.at(-1)!.index).toBe(20)

@@ -72,6 +72,13 @@ export class WriteAheadLog {
     return { wal, records }
   }
 
+  /** Every intact record, as open() recovers them, without keeping the log open. */
+  static async read(dir: string, options: WalOptions = {}): Promise<WalRecord[]> {
+    const { wal, records } = await WriteAheadLog.open(dir, options)
+    await wal.close()
+    return records
+  }
+
   get lastIndex(): number {
     return this.lastIndexWritten
   }
