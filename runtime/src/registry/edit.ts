@@ -19,7 +19,7 @@ export async function initRegistry(file: string, queue: string, first: NewPeer):
   document.addIn(['queues'], {
     name: queue,
     rendezvous: `${queue}-${randomBytes(3).toString('hex')}`,
-    trustedPeers: [{ id: first.id, addrs: [...first.addrs] }],
+    trustedPeers: [peerEntry(first)],
     submitters: 'trusted',
     workers: 'any',
   })
@@ -42,7 +42,7 @@ export async function addTrustedPeer(file: string, queue: string | undefined, pe
   const document = parseDocument(text)
   const list = document.getIn(['queues', index, 'trustedPeers'], true)
   if (!isSeq(list) || !isMap(document.getIn(['queues', index], true))) throw new PeerqueueError('E_REGISTRY_INVALID', `${file}: queues[${index}].trustedPeers is not a list`)
-  ;(list as YAMLSeq).add(document.createNode({ id: peer.id, addrs: [...peer.addrs] }))
+  ;(list as YAMLSeq).add(document.createNode(peerEntry(peer)))
   await writeChecked(file, document.toString(), false)
 }
 
@@ -52,4 +52,9 @@ async function writeChecked(file: string, text: string, create: boolean): Promis
   await writeFileDurably(file, text, { exclusive: create }).catch((err: NodeJS.ErrnoException) => {
     throw err.code === 'EEXIST' ? new PeerqueueError('E_USAGE', `${file} already exists; refusing to overwrite it`) : err
   })
+}
+
+/** A peer without addresses is written as `{ id }`: it is found through the rendezvous. */
+function peerEntry(peer: NewPeer): { id: string; addrs?: string[] } {
+  return peer.addrs.length > 0 ? { id: peer.id, addrs: [...peer.addrs] } : { id: peer.id }
 }

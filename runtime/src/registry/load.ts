@@ -21,7 +21,12 @@ export interface LoadOptions {
 }
 
 export async function loadRegistry(source: string, options: LoadOptions = {}): Promise<Registry> {
-  if (!isRemote(source)) return parseRegistry(await readLocal(source), source)
+  return parseRegistry(await readRegistryText(source, options), source)
+}
+
+/** The registry's text, checked to parse; a remote one falls back to its last good copy. */
+export async function readRegistryText(source: string, options: LoadOptions = {}): Promise<string> {
+  if (!isRemote(source)) return readLocal(source)
   let text: string
   try {
     text = await fetchRemote(source, options)
@@ -29,11 +34,11 @@ export async function loadRegistry(source: string, options: LoadOptions = {}): P
     const cached = options.cacheDir ? await readFile(cachePath(options.cacheDir, source), 'utf8').catch(() => undefined) : undefined
     if (cached === undefined) throw err
     options.log?.(`peerqueue: ${errorMessage(err)}; using the last good copy of the registry`)
-    return parseRegistry(cached, source)
+    return cached
   }
-  const registry = parseRegistry(text, source)
+  parseRegistry(text, source)
   if (options.cacheDir) await keepCopy(options.cacheDir, source, text)
-  return registry
+  return text
 }
 
 /** Picks the queue by name, or the only one when no name is given. */
@@ -43,7 +48,7 @@ export function selectQueue(registry: Registry, name: string | undefined, source
     const names = registry.queues.map((q) => q.name).join(', ')
     throw new PeerqueueError('E_QUEUE_UNKNOWN', `${source} has several queues (${names}): choose one with --queue`)
   }
-  const queue = registry.queues.find((q) => q.name === name)
+  const queue = registry.queues.find((q) => q.name === name || q.displayName === name)
   if (!queue) throw new PeerqueueError('E_QUEUE_UNKNOWN', `${source} has no queue named "${name}"`)
   return queue
 }

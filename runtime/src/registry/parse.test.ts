@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { parseRegistry } from './parse.js'
+import { defaultsApplied } from './defaults.js'
+import { parseRegistry, parseRegistryDocument } from './parse.js'
+import { internalQueueName } from './queue-name.js'
 
 const PEER_A = '12D3KooWQpoZwJLamYtDYESViyJxbANKpsQVzydXhHitiSsCC7Zt'
 const PEER_B = '12D3KooWJgBWHu3DxP3L3TV292kDega645cjB8q3aGDCgKo9hw6n'
@@ -74,5 +77,50 @@ describe('registry parser', () => {
 
   it('wants version 1 and at least one queue', () => {
     expect(errorOf('version: 2\nqueues: []\n')).toMatch(/version: .*\n.*queues/s)
+  })
+})
+
+describe("PeerPrint's registries", () => {
+  const fixture = readFileSync(new URL('../../../test/fixtures/peerprint/example_registry.yaml', import.meta.url), 'utf8')
+
+  it('reads PeerPrint\'s example registry as it is', () => {
+    const { registry, data } = parseRegistryDocument(fixture, 'example_registry.yaml')
+    const queue = registry.queues[0]!
+    expect(queue).toMatchObject({
+      displayName: 'Test queue',
+      description: 'A testing queue',
+      url: 'https://continuousprint.net',
+      rendezvous: 'cpq_testqueue_rendezvous',
+      submitters: 'trusted',
+      workers: 'any',
+      bootstrap: [],
+    })
+    expect(queue.name).toMatch(/^test-queue-[0-9a-f]{8}$/)
+    expect(queue.trustedPeers.map((p) => p.addrs)).toEqual([[], []])
+    const defaults = defaultsApplied(data, registry.queues)[0]!
+    expect(defaults).toContain('submitters: trusted (only the trusted peers may submit jobs)')
+    expect(defaults).toContain('limits.maxQueuedJobs: 1000000')
+  })
+
+  it('derives one safe internal name per display name', () => {
+    expect(internalQueueName('images')).toBe('images')
+    expect(internalQueueName('Test queue')).not.toBe(internalQueueName('test  queue'))
+    expect(internalQueueName('日本語')).toMatch(/^queue-[0-9a-f]{8}$/)
+    expect(internalQueueName('x'.repeat(100))).toMatch(/^[a-z0-9-]{1,63}$/)
+  })
+
+  it('still checks every key that is present', () => {
+    expect(errorOf(fixture.replace('12D3KooWNgjd', '12D3KooWXXXX'))).toContain('queues[0].trustedPeers[0].id: not a valid Ed25519 peer id')
+    expect(errorOf(fixture.replace('desc:', 'descr:'))).toMatch(/queues\[0\].*descr/)
+    expect(errorOf(fixture.replace('    trustedPeers: \n     - "12D3KooWNgjdBgmgRyY42Eo2Jg3rGyvaepU4QDkEMjy4WtF3Ad9V"\n     - "12D3KooWMWWvLa8NMdfEqVbfWm8VnufrjRhzFWcVA13gqoagUDKh"', '    trustedPeers: []'))).toContain(
+      'trustedPeers: must list at least one trusted peer',
+    )
+    expect(errorOf(fixture.replace('    desc:', '    description: both\n    desc:'))).toContain('give description or desc, not both')
+  })
+
+  it('wants bootstrap addresses that name their peer', () => {
+    const withBootstrap = (addr: string) => valid.replace('    submitters:', `    bootstrap: [${addr}]\n    submitters:`)
+    expect(parseRegistry(withBootstrap(`/ip4/127.0.0.1/tcp/4101/p2p/${PEER_A}`), 'r.yaml').queues[0]!.bootstrap).toHaveLength(1)
+    expect(errorOf(withBootstrap('/ip4/127.0.0.1/tcp/4101'))).toContain('queues[0].bootstrap[0]: not a multiaddr ending in /p2p/<peer id>')
   })
 })

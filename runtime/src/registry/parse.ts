@@ -8,6 +8,11 @@ export const MAX_REGISTRY_BYTES = 1024 * 1024
 const MAX_ALIAS_EXPANSION = 100
 
 export function parseRegistry(text: string, source: string): Registry {
+  return parseRegistryDocument(text, source).registry
+}
+
+/** The validated registry and the plain data it was read from (to tell what was written from what was defaulted). */
+export function parseRegistryDocument(text: string, source: string): { registry: Registry; data: unknown } {
   if (Buffer.byteLength(text) > MAX_REGISTRY_BYTES) {
     throw invalid([`${source}: document is larger than ${MAX_REGISTRY_BYTES} bytes`])
   }
@@ -23,7 +28,7 @@ export function parseRegistry(text: string, source: string): Registry {
     throw invalid([`${source}: ${err instanceof Error ? err.message : String(err)}`])
   }
   const result = registrySchema.safeParse(data)
-  if (result.success) return checkUnique(result.data, source)
+  if (result.success) return { registry: checkUnique(result.data, source), data }
   throw invalid(
     result.error.issues.map((issue) => {
       const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol')

@@ -1,49 +1,82 @@
 // Registry document, version 1 (DESIGN §3). The schema is strict: unknown keys are errors,
-// because a misspelt key silently ignored is a trust rule silently dropped.
+// because a misspelt key silently ignored is a trust rule silently dropped. It also reads
+// PeerPrint's registries as they are (no `version`, `created`, `url`, `desc`, display names,
+// trusted peers as bare ids): every key either format has is still checked.
 import { z } from 'zod'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { internalQueueName } from './queue-name.js'
 
-const peerId = z.string().refine(isEd25519PeerId, { message: 'not a valid Ed25519 peer id' })
+const peerId = z.string().refine(isEd25519PeerId, { message: 'not a valid Ed25519 peer id (12D3KooW…)' })
 
-const address = z.string().refine(isMultiaddr, { message: 'not a valid multiaddr' })
+const address = z.string().refine(isMultiaddr, { message: 'not a valid multiaddr (such as /ip4/192.0.2.7/tcp/4101)' })
 
-const peerList = z.array(peerId).min(1)
+/** A bootstrap address names the peer it reaches, so a dial can check who answered. */
+const bootstrapAddress = z.string().refine(isPeerMultiaddr, { message: 'not a multiaddr ending in /p2p/<peer id> (such as /ip4/192.0.2.7/tcp/4101/p2p/12D3KooW…)' })
+
+const peerList = z.array(peerId).min(1, { message: 'must list at least one peer id (or be "trusted" / "any")' })
+
+/** A trusted peer: `{ id, addrs }`, or a bare id (found through the rendezvous, as PeerPrint lists them). */
+const trustedPeer = z.preprocess(
+  (entry) => (typeof entry === 'string' ? { id: entry } : entry),
+  z.strictObject({ id: peerId, addrs: z.array(address).default([]) }, { error: 'must be a peer id, or { id: <peer id>, addrs: [<multiaddr>, …] }' }),
+)
+
+const displayName = z
+  .string()
+  .min(1, { message: 'must not be empty' })
+  .max(100, { message: 'must be at most 100 characters' })
+  .refine((name) => !/[\p{Cc}]/u.test(name), { message: 'must not contain control characters' })
+
+const queueSchema = z
+  .strictObject({
+    name: displayName,
+    description: z.string().max(1000).optional(),
+    /** PeerPrint's name for `description`. */
+    desc: z.string().max(1000).optional(),
+    url: z.url({ message: 'must be a URL' }).optional(),
+    rendezvous: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1-128 characters of A-Z, a-z, 0-9, ., _ and -'),
+    trustedPeers: z.array(trustedPeer).min(1, { message: 'must list at least one trusted peer: they keep the queue' }),
+    /** Peers to dial first to find the others (each with its /p2p/<id>). */
+    bootstrap: z.array(bootstrapAddress).default([]),
+    submitters: z.union([z.literal('trusted'), z.literal('any'), peerList], { error: 'must be "trusted", "any" or a list of peer ids' }).default('trusted'),
+    workers: z.union([z.literal('any'), peerList], { error: 'must be "any" or a list of peer ids' }).default('any'),
+    limits: z
+      .strictObject({
+        maxPayloadBytes: z.int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
+        maxResultBytes: z.int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
+        maxQueuedJobs: z.int().positive().default(1_000_000),
+        /** Requests a second each peer may make of a trusted peer, in bursts of twice that. */
+        maxRequestsPerSecond: z.int().positive().max(1_000_000).default(2_000),
+      })
+      .prefault({}),
+    census: z
+      .strictObject({
+        /** Answers wanted a poll; p is chosen to draw about this many. */
+        targetSample: z.int().min(5).max(10_000).default(50),
+        intervalMs: z.int().min(100).max(3_600_000).default(10_000),
+        /** Polls pooled into the estimate. */
+        windowSize: z.int().min(1).max(100).default(10),
+      })
+      .prefault({}),
+  })
+  .refine((q) => q.description === undefined || q.desc === undefined, { message: 'give description or desc, not both', path: ['desc'] })
+  .transform(({ name, desc, description, trustedPeers, ...rest }) => ({
+    /** Safe for paths, topics and protocol ids; equal to the display name when that is already a slug. */
+    name: internalQueueName(name),
+    displayName: name,
+    description: description ?? desc,
+    trustedPeers,
+    ...rest,
+  }))
 
 export const registrySchema = z.strictObject({
-  version: z.literal(1),
-  queues: z
-    .array(
-      z.strictObject({
-        name: z.string().regex(/^[a-z0-9-]{1,63}$/, 'must be 1-63 characters of a-z, 0-9 and -'),
-        description: z.string().max(1000).optional(),
-        rendezvous: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1-128 characters of A-Z, a-z, 0-9, ., _ and -'),
-        trustedPeers: z
-          .array(z.strictObject({ id: peerId, addrs: z.array(address).min(1) }))
-          .min(1),
-        submitters: z.union([z.literal('trusted'), z.literal('any'), peerList]).default('trusted'),
-        workers: z.union([z.literal('any'), peerList]).default('any'),
-        limits: z
-          .strictObject({
-            maxPayloadBytes: z.int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
-            maxResultBytes: z.int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
-            maxQueuedJobs: z.int().positive().default(1_000_000),
-            /** Requests a second each peer may make of a trusted peer, in bursts of twice that. */
-            maxRequestsPerSecond: z.int().positive().max(1_000_000).default(2_000),
-          })
-          .prefault({}),
-        census: z
-          .strictObject({
-            /** Answers wanted a poll; p is chosen to draw about this many. */
-            targetSample: z.int().min(5).max(10_000).default(50),
-            intervalMs: z.int().min(100).max(3_600_000).default(10_000),
-            /** Polls pooled into the estimate. */
-            windowSize: z.int().min(1).max(100).default(10),
-          })
-          .prefault({}),
-      }),
-    )
-    .min(1),
+  /** Absent in PeerPrint's registries, which are read as version 1. */
+  version: z.literal(1, { error: 'must be 1 (the only version there is)' }).default(1),
+  /** PeerPrint's: when the document was made (Unix seconds or a date). */
+  created: z.union([z.int().nonnegative(), z.string().max(64)]).optional(),
+  url: z.url({ message: 'must be a URL' }).optional(),
+  queues: z.array(queueSchema).min(1, { message: 'must list at least one queue' }),
 })
 
 export type Registry = z.infer<typeof registrySchema>
@@ -62,6 +95,15 @@ function isMultiaddr(text: string): boolean {
   try {
     multiaddr(text)
     return true
+  } catch {
+    return false
+  }
+}
+
+function isPeerMultiaddr(text: string): boolean {
+  try {
+    const id = multiaddr(text).getComponents().findLast((c) => c.name === 'p2p')?.value
+    return id !== undefined && isEd25519PeerId(id)
   } catch {
     return false
   }
