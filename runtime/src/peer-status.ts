@@ -11,6 +11,18 @@ export interface MemberStatus {
   readonly healthy: boolean | null
   /** Entries behind the leader's log; null when unknown. */
   readonly lag: number | null
+  /** How this peer is connected to the member right now: directly, only through a relay, or not (null; also for itself). */
+  readonly connection: 'direct' | 'relay' | null
+}
+
+/** How this peer finds others (docs/discovery.md); all off when the registry gives every address. */
+export interface DiscoveryStatus {
+  readonly dht: 'server' | 'client' | 'off'
+  readonly mdns: boolean
+  readonly bootstrap: number
+  readonly relay: boolean
+  /** Whether this peer has provided the rendezvous key in the DHT. */
+  readonly providing: boolean
 }
 
 export interface PeerStatus {
@@ -29,6 +41,7 @@ export interface PeerStatus {
   readonly census: CensusView | null
   /** Why this peer stopped keeping the queue (a disk that failed or filled); null while it works. */
   readonly stopped: string | null
+  readonly discovery: DiscoveryStatus
 }
 
 export interface StatusInputs {
@@ -40,23 +53,25 @@ export interface StatusInputs {
   readonly handlers: readonly string[]
   readonly workers: PeerStatus['workers']
   readonly census: CensusView | null
+  readonly discovery: DiscoveryStatus
+  readonly connections: ReadonlyMap<string, 'direct' | 'relay'>
 }
 
 export function describeStatus(s: StatusInputs): PeerStatus {
-  const base = { queue: s.queue.name, peerId: s.peerId, listen: s.listen, handlers: s.handlers, workers: s.workers, census: s.census, stopped: s.group?.stoppedBy()?.message ?? null }
+  const base = { queue: s.queue.name, peerId: s.peerId, listen: s.listen, handlers: s.handlers, workers: s.workers, census: s.census, stopped: s.group?.stoppedBy()?.message ?? null, discovery: s.discovery }
   if (!s.group) {
     return { ...base, role: 'worker', leader: null, term: 0, commitIndex: 0, members: [], jobs: {} }
   }
   const jobs = s.group.state.countByState()
   if (!(s.group instanceof RaftGroup)) {
-    return { ...base, role: 'leader', leader: s.peerId, term: 1, commitIndex: s.group.state.appliedIndex, members: [{ id: s.peerId, self: true, healthy: true, lag: 0 }], jobs }
+    return { ...base, role: 'leader', leader: s.peerId, term: 1, commitIndex: s.group.state.appliedIndex, members: [{ id: s.peerId, self: true, healthy: true, lag: 0, connection: null }], jobs }
   }
   const core = s.group.raft.core
   const progress = new Map(core.followers().map((f) => [f.id, f]))
   const last = core.log.lastIndex()
   const members = s.queue.trustedPeers.map((p) => {
     const pr = progress.get(p.id)
-    return { id: p.id, self: p.id === s.peerId, healthy: pr ? pr.active : null, lag: pr ? last - pr.match : null }
+    return { id: p.id, self: p.id === s.peerId, healthy: pr ? pr.active : null, lag: pr ? last - pr.match : null, connection: s.connections.get(p.id) ?? null }
   })
   // A member whose disk failed leads nothing and follows nobody, whatever its core last believed.
   if (base.stopped) return { ...base, role: 'follower', leader: null, term: core.term, commitIndex: core.log.committed, members, jobs }

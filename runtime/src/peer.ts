@@ -12,6 +12,8 @@ import { LeaderLink } from './client/leader-link.js'
 import { lockDataDir } from './data-lock.js'
 import { PeerqueueError, errorMessage } from './errors.js'
 import { Announcements } from './net/announcements.js'
+import { planDiscovery } from './net/discovery-plan.js'
+import { Rendezvous, dialById } from './net/rendezvous.js'
 import { readKeyFile, type Identity } from './net/identity.js'
 import { createPeerNode, type PeerNode } from './net/node.js'
 import { Libp2pRaftTransport } from './net/raft-transport.js'
@@ -50,6 +52,10 @@ export interface PeerOptions {
   readonly ipfsGateway?: string
   /** Accept a key file that other users can read. */
   readonly allowInsecureKey?: boolean
+  /** More bootstrap addresses (with /p2p/<id>) beside the registry's. */
+  readonly bootstrap?: readonly string[]
+  /** mDNS on the local network: default on when discovery is needed and an address is not loopback. */
+  readonly mdns?: boolean
   /** Dev mode: act as a one-member group whatever the registry lists, and rebuild on jobs/ changes. */
   readonly dev?: boolean
   readonly log?: (line: string) => void
@@ -58,6 +64,11 @@ export interface PeerOptions {
 export type PeerMode = 'solo' | 'raft' | 'worker'
 
 const ANNOUNCE_EVERY_MS = 1_000
+/** A worker talks to the leader and a trusted peer or two for gossip: it needs few connections. */
+const WORKER_MAX_CONNECTIONS = 32
+/** A trusted peer the registry gives no address listens on every interface, on a port the OS picks. */
+const DEFAULT_TRUSTED_LISTEN = '/ip4/0.0.0.0/tcp/0'
+const RELAY_WAIT_MS = 10_000
 
 interface Parts {
   identity: Identity
@@ -69,6 +80,7 @@ interface Parts {
   scheduler: Scheduler | undefined
   work: WorkService | undefined
   link: LeaderLink | undefined
+  rendezvous: Rendezvous
   workerId: string
   unlock: () => Promise<void>
 }
@@ -122,8 +134,17 @@ export class Peer {
     const dataDir = resolve(options.dataDir, queue.name, identity.peerId)
     const unlock = await lockDataDir(dataDir)
     try {
-      const listen = options.listen && options.listen.length > 0 ? [...options.listen] : (trusted?.addrs ?? (options.dev ? ['/ip4/127.0.0.1/tcp/0'] : []))
-      const node = await createPeerNode({ privateKey: identity.privateKey, listen, pubsub: true })
+      const listen = options.listen && options.listen.length > 0 ? [...options.listen] : defaultListen(trusted?.addrs, options.dev === true)
+      const discovery = planDiscovery({ queue, selfId: identity.peerId, role: mode === 'worker' ? 'worker' : 'trusted', listen, bootstrap: options.bootstrap, mdns: options.mdns })
+      const node = await createPeerNode({
+        privateKey: identity.privateKey,
+        listen,
+        pubsub: true,
+        discovery,
+        maxConnections: mode === 'worker' ? WORKER_MAX_CONNECTIONS : undefined,
+      })
+      const rendezvous = new Rendezvous(node, discovery, new Set(queue.trustedPeers.map((p) => p.id)), log)
+      rendezvous.start()
       // The pool and the group call back into the peer, which exists only once they do.
       const ref: { peer?: Peer } = {}
       const pool = new HandlerPool(options.concurrency ?? availableParallelism(), (m) => ref.peer?.executor?.recordProgress(m.jobId, m.attempt, m.progress))
@@ -138,13 +159,18 @@ export class Peer {
         group,
         scheduler: group ? new Scheduler(group, onError) : undefined,
         work: group ? new WorkService(group, queue) : undefined,
-        link: mode === 'solo' ? undefined : new LeaderLink(node, queue.trustedPeers, mode === 'worker', mode === 'raft' ? identity.peerId : undefined),
+        link:
+          mode === 'solo'
+            ? undefined
+            : new LeaderLink(node, queue.trustedPeers, { hangUpOthers: mode === 'worker', self: mode === 'raft' ? identity.peerId : undefined, findById: rendezvous.active }),
+        rendezvous,
         workerId: `${identity.peerId}/${randomUUID().slice(0, 8)}`,
         unlock,
       }
       const peer = new Peer(parts, options)
       ref.peer = peer
       await peer.wire()
+      if (listen.some((a) => a.endsWith('/p2p-circuit'))) await peer.awaitRelayAddress()
       if (mode === 'worker') await peer.joinMesh()
       if (options.jobsDir) await peer.reloadHandlers()
       if (options.work !== false) peer.startExecutor(onError)
@@ -175,7 +201,20 @@ export class Peer {
       handlers: this.handlerNames,
       workers: this.workersSeen(),
       census: this.census.view(),
+      discovery: this.parts.rendezvous.status(),
+      connections: this.connectionKinds(),
     })
+  }
+
+  /** Per connected peer: direct if any connection is, else through a relay. */
+  private connectionKinds(): Map<string, 'direct' | 'relay'> {
+    const kinds = new Map<string, 'direct' | 'relay'>()
+    for (const connection of this.parts.node.getConnections()) {
+      const id = connection.remotePeer.toString()
+      const kind = connection.remoteAddr.toString().includes('/p2p-circuit') ? 'relay' : 'direct'
+      if (kinds.get(id) !== 'direct') kinds.set(id, kind)
+    }
+    return kinds
   }
 
   /** Bundles jobs/ again and swaps the catalog; runs in progress finish on the code they started with. */
@@ -194,6 +233,7 @@ export class Peer {
     await this.executor?.stop()
     await this.parts.link?.close()
     await this.parts.group?.close()
+    this.parts.rendezvous.stop()
     await this.parts.node.stop()
     await this.parts.pool.close()
     await this.parts.unlock()
@@ -239,16 +279,41 @@ export class Peer {
     await serveRpc(node, service.handle, { perSecond, burst: 2 * perSecond })
   }
 
+  /** A peer listening through a relay says it is ready once it has a relay address to be found at. */
+  private async awaitRelayAddress(): Promise<void> {
+    const deadline = Date.now() + RELAY_WAIT_MS
+    while (Date.now() < deadline) {
+      if (this.listenAddrs.some((a) => a.includes('/p2p-circuit/'))) return
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    this.options.log?.(`peerqueue: no relay reservation within ${RELAY_WAIT_MS / 1000} s; still looking (a trusted peer with a direct address offers one)`)
+  }
+
   /** A worker peer joins the gossip mesh through one trusted peer; its lease link may reuse that connection. */
   private async joinMesh(): Promise<void> {
-    const { node, queue } = this.parts
-    for (const peer of [...queue.trustedPeers].sort(() => Math.random() - 0.5)) {
+    const { node, queue, rendezvous } = this.parts
+    const order = [...queue.trustedPeers].sort(() => Math.random() - 0.5)
+    for (const peer of order) {
       for (const addr of peer.addrs) {
         try {
           await node.dial(multiaddr(`${addr}/p2p/${peer.id}`), { signal: AbortSignal.timeout(3_000) })
           return
         } catch {
           // try the next address
+        }
+      }
+    }
+    if (rendezvous.active) {
+      // A bootstrap peer may be trusted itself; if not, ask the DHT who provides the rendezvous.
+      if (await rendezvous.joined(2_000)) return
+      const found = await rendezvous.find()
+      this.options.log?.(`peerqueue: ${found} peer(s) provide the rendezvous "${queue.rendezvous}"`)
+      for (const peer of order) {
+        try {
+          await dialById(node, peer.id, 5_000)
+          return
+        } catch {
+          // try the next trusted peer
         }
       }
     }
@@ -323,6 +388,12 @@ export class Peer {
       }, 150)
     })
   }
+}
+
+function defaultListen(registryAddrs: readonly string[] | undefined, dev: boolean): string[] {
+  if (registryAddrs && registryAddrs.length > 0) return [...registryAddrs]
+  if (dev) return ['/ip4/127.0.0.1/tcp/0']
+  return registryAddrs ? [DEFAULT_TRUSTED_LISTEN] : []
 }
 
 async function openGroup(

@@ -2,7 +2,7 @@
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeProject, runCli, startPeer, stopPeer, type Project, type RunningPeer } from '../helpers/project.js'
+import { REPO, makeProject, runCli, startPeer, stopPeer, type Project, type RunningPeer } from '../helpers/project.js'
 
 const COMMANDS = ['start', 'dev', 'keygen', 'enqueue', 'status', 'job', 'cancel', 'redrive', 'registry']
 
@@ -76,6 +76,25 @@ describe('queue-runtime without a running peer', () => {
     expect(bad.code).toBe(1)
     expect(bad.stderr).toMatch(/registry\.yaml:\d+:\d+ queues\[0\]\.rendezvous: /)
     expect(bad.stderr).toMatch(/registry\.yaml:\d+:\d+ queues\[0\]\.trustedPeers\[0\]\.id: not a valid Ed25519 peer id/)
+  })
+
+  it("reads PeerPrint's example registry as it is, says which defaults apply, and converts it", async () => {
+    const fixture = join(REPO, 'test', 'fixtures', 'peerprint', 'example_registry.yaml')
+    const check = await runCli(['registry', 'check', fixture])
+    expect(check.code).toBe(0)
+    expect(check.stdout).toMatch(/queue test-queue-[0-9a-f]{8} \("Test queue"\) — A testing queue/)
+    expect(check.stdout).toContain('(no address: found through the rendezvous)')
+    expect(check.stdout).toContain('submitters: trusted (only the trusted peers may submit jobs)')
+    const json = JSON.parse((await runCli(['registry', 'check', fixture, '--json'])).stdout)
+    expect(Object.values(json.defaultsApplied as Record<string, string[]>)[0]).toContain('workers: any (every peer that finds the queue may run its jobs)')
+    const project = await makeProject()
+    const out = join(project.dir, 'converted.yaml')
+    const converted = await runCli(['registry', 'convert', fixture, out])
+    expect(converted.code).toBe(0)
+    expect(converted.stdout).toContain('desc is now description')
+    expect((await runCli(['registry', 'check', out])).stdout).not.toContain('submitters: trusted (only')
+    expect((await runCli(['registry', 'convert', fixture, out])).stderr).toContain('already exists')
+    expect((await runCli(['registry', 'convert', fixture])).code).toBe(2)
   })
 
   it('creates a registry and adds trusted peers to it, validating every write', async () => {

@@ -15,12 +15,19 @@ export const peerOptionSpec: OptionSpec = {
   'no-work': { type: 'boolean' },
   'allow-insecure-key': { type: 'boolean' },
   'ipfs-gateway': { type: 'string' },
+  bootstrap: { type: 'string', multiple: true },
+  'no-mdns': { type: 'boolean' },
 }
 
 export const peerOptionHelp = `  --registry <src>     registry file, https:// URL or ipfs://<CID> (default: ./registry.yaml)
   --ipfs-gateway <url> gateway for ipfs:// registries (default: $PEERQUEUE_IPFS_GATEWAY, else https://ipfs.io)
   --queue <name>       queue to serve (may be left out when the registry has one)
-  --listen <multiaddr> address to listen on, repeatable (default: this peer's addrs in the registry)
+  --listen <multiaddr> address to listen on, repeatable (default: this peer's addrs in the registry;
+                       a trusted peer listed without addrs listens on /ip4/0.0.0.0/tcp/0;
+                       /p2p-circuit listens through a relay offered by a trusted peer)
+  --bootstrap <addr>   a peer to dial first, /…/p2p/<id>, repeatable (beside the registry's bootstrap)
+  --no-mdns            do not look for peers on the local network with mDNS (it is on when
+                       peers must be found and some address is not loopback)
   --jobs <dir>         handler modules to bundle and run (default: ./jobs when it exists)
   --data <dir>         where the write-ahead log and snapshots live (each peer keeps
                        <dir>/<queue>/<peer id>, so peers can share one directory)
@@ -45,6 +52,8 @@ export function peerOptions(values: Values, defaults: { key?: string; data: stri
     work: values['no-work'] !== true,
     allowInsecureKey: values['allow-insecure-key'] === true,
     ipfsGateway: str(values['ipfs-gateway']),
+    bootstrap: Array.isArray(values.bootstrap) ? values.bootstrap : undefined,
+    mdns: values['no-mdns'] === true ? false : undefined,
     dev: defaults.dev,
     log: (line) => process.stdout.write(`${line}\n`),
   }

@@ -29,13 +29,21 @@ function formatStatus(s: PeerStatus): string {
     `queue       ${s.queue}`,
     ...(s.stopped ? [`STOPPED     ${s.stopped}`] : []),
     `leader      ${s.leader ?? '(none: election under way or no majority)'} (term ${s.term}, commit index ${s.commitIndex})`,
-    ...s.members.map((m) => `member      ${m.id}${m.id === s.leader ? ' leader' : ''}${m.self ? ' (answering)' : ''}: ${health(m)}, lag ${m.lag ?? '?'}`),
+    ...s.members.map((m) => `member      ${m.id}${m.id === s.leader ? ' leader' : ''}${m.self ? ' (answering)' : ''}: ${health(m)}, lag ${m.lag ?? '?'}${m.connection === 'relay' ? ', through a relay' : ''}`),
     `jobs        ${jobs}`,
     ...s.workers.map((w) => `worker      ${w.id} running ${w.running}/${w.capacity}`),
     `handlers    ${s.handlers.join(', ') || '(none)'}`,
+    `discovery   ${discoveryLine(s.discovery)}`,
     ...censusLines(s.census),
   ]
   return lines.join('\n') + '\n'
+}
+
+function discoveryLine(d: PeerStatus['discovery']): string {
+  if (d.dht === 'off') return 'off: the registry gives every trusted peer\'s address'
+  const parts = [`DHT ${d.dht}${d.providing ? ', providing the rendezvous' : ''}`, `${d.bootstrap} bootstrap address(es)`, `mDNS ${d.mdns ? 'on' : 'off'}`]
+  if (d.relay) parts.push('relaying for peers that cannot be dialled')
+  return parts.join(', ')
 }
 
 function censusLines(census: PeerStatus['census']): string[] {

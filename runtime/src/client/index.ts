@@ -3,9 +3,12 @@
 import { randomUUID } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PeerqueueError } from '../errors.js'
 import { keyFileExists, readKeyFile } from '../net/identity.js'
+import { planDiscovery } from '../net/discovery-plan.js'
 import { createPeerNode, type PeerNode } from '../net/node.js'
+import { Rendezvous } from '../net/rendezvous.js'
 import { DEFAULT_RETRY_MS, LeaderLink } from './leader-link.js'
 import type { EnqueueOutcome } from '../queue/commands.js'
 import type { EnqueueOptions } from '../queue/job.js'
@@ -18,6 +21,9 @@ export type { EnqueueOutcome, EnqueueOptions, JobView, PeerStatus, QueueConfig }
 export { PeerqueueError, isPeerqueueError, type ErrorCode } from '../errors.js'
 export type { JobState, JobError, Backoff } from '../queue/job.js'
 export { describeSchemaIssues } from '../worker/schema-issues.js'
+
+/** A client talks to the leader, and perhaps a bootstrap peer: a handful of connections. */
+const CLIENT_MAX_CONNECTIONS = 8
 
 export interface ConnectOptions {
   /** Registry source: a file path or an https:// URL. */
@@ -32,6 +38,10 @@ export interface ConnectOptions {
   readonly ipfsGateway?: string
   /** How long a request keeps retrying across leader changes before it fails (default 30 s). */
   readonly retryMs?: number
+  /** More bootstrap addresses (/…/p2p/<id>) beside the registry's, for trusted peers listed without addresses. */
+  readonly bootstrap?: readonly string[]
+  /** Look for trusted peers on the local network with mDNS when they must be found (default: unless everything is loopback). */
+  readonly mdns?: boolean
 }
 
 export interface JobSpec {
@@ -49,6 +59,7 @@ export class QueueClient {
     readonly peerId: string,
     private readonly node: PeerNode,
     private readonly link: LeaderLink,
+    private readonly rendezvous: Rendezvous,
     private readonly retryMs: number,
   ) {}
 
@@ -56,12 +67,18 @@ export class QueueClient {
     const registry = await loadRegistry(options.registry, { ipfsGateway: options.ipfsGateway })
     const queue = selectQueue(registry, options.queue, options.registry)
     const privateKey = await clientKey(options)
-    const node = await createPeerNode({ privateKey, listen: [] })
-    const link = new LeaderLink(node, queue.trustedPeers)
+    const discovery = planDiscovery({ queue, selfId: peerIdFromPrivateKey(privateKey).toString(), role: 'client', listen: [], bootstrap: options.bootstrap, mdns: options.mdns })
+    const node = await createPeerNode({ privateKey, listen: [], discovery, maxConnections: CLIENT_MAX_CONNECTIONS })
+    const rendezvous = new Rendezvous(node, discovery, new Set(queue.trustedPeers.map((p) => p.id)))
+    rendezvous.start()
+    const link = new LeaderLink(node, queue.trustedPeers, { findById: rendezvous.active })
     try {
+      // Trusted peers without addresses: join through a bootstrap peer, then learn who provides the rendezvous.
+      if (rendezvous.active && !(await rendezvous.joined(2_000))) await rendezvous.find()
       await link.call('status', {}, options.connectTimeoutMs ?? 10_000)
-      return new QueueClient(queue, node.peerId.toString(), node, link, options.retryMs ?? DEFAULT_RETRY_MS)
+      return new QueueClient(queue, node.peerId.toString(), node, link, rendezvous, options.retryMs ?? DEFAULT_RETRY_MS)
     } catch (err) {
+      rendezvous.stop()
       await link.close()
       await node.stop()
       throw err
@@ -105,6 +122,7 @@ export class QueueClient {
   }
 
   async close(): Promise<void> {
+    this.rendezvous.stop()
     await this.link.close()
     await this.node.stop()
   }

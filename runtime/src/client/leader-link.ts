@@ -12,6 +12,17 @@ import type { TrustedPeer } from '../registry/schema.js'
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['E_NOT_LEADER', 'E_UNREACHABLE', 'E_CLOSED', 'E_RATE_LIMITED'])
 export const DEFAULT_RETRY_MS = 30_000
 const PROBE_TIMEOUT_MS = 2_000
+/** A dial by id alone may first ask the DHT where the peer is. */
+const FIND_TIMEOUT_MS = 5_000
+
+export interface LeaderLinkOptions {
+  /** Hang up on trusted peers that turn out not to lead. Off on trusted peers, whose connections to each other carry Raft. */
+  readonly hangUpOthers?: boolean
+  /** This process's own peer id, when it is a trusted peer that may itself become the leader. */
+  readonly self?: string
+  /** Dial trusted peers by id when their registry addresses fail or are missing (the DHT finds them). */
+  readonly findById?: boolean
+}
 
 export class LeaderLink {
   private rpc: RpcClient | undefined
@@ -20,14 +31,19 @@ export class LeaderLink {
   /** One search for the leader at a time, shared by every request that needs it. */
   private searching: Promise<RpcClient> | undefined
 
+  private readonly hangUpOthers: boolean
+  private readonly self: string | undefined
+  private readonly findById: boolean
+
   constructor(
     private readonly node: PeerNode,
     private readonly trusted: readonly TrustedPeer[],
-    /** Hang up on trusted peers that turn out not to lead. Off on trusted peers, whose connections to each other carry Raft. */
-    private readonly hangUpOthers = true,
-    /** This process's own peer id, when it is a trusted peer that may itself become the leader. */
-    private readonly self?: string,
-  ) {}
+    options: LeaderLinkOptions = {},
+  ) {
+    this.hangUpOthers = options.hangUpOthers ?? true
+    this.self = options.self
+    this.findById = options.findById ?? false
+  }
 
   /** A leader heard of elsewhere (a gossipsub announcement): tried first next time. */
   suggest(leader: string): void {
@@ -85,7 +101,7 @@ export class LeaderLink {
       if (peer.id === this.self) continue
       let rpc: RpcClient | undefined
       try {
-        rpc = await RpcClient.open(this.node, peer.addrs.map((a) => `${a}/p2p/${peer.id}`), PROBE_TIMEOUT_MS)
+        rpc = await this.open(peer)
         const status = (await rpc.call('status', {})) as { leader?: string | null }
         if (status.leader === peer.id) {
           this.rpc = rpc
@@ -109,6 +125,17 @@ export class LeaderLink {
       throw new PeerqueueError('E_UNREACHABLE', `no trusted peer of the queue answered (${this.trusted.length} tried): ${lastError instanceof Error ? lastError.message : String(lastError)}`)
     }
     throw new PeerqueueError('E_NOT_LEADER', 'the trusted peers have no leader right now (an election is under way, or a majority is down)')
+  }
+
+  /** The registry's addresses first (the fastest path), then the peer's id alone. */
+  private async open(peer: TrustedPeer): Promise<RpcClient> {
+    if (peer.addrs.length === 0) return RpcClient.openPeer(this.node, peer.id, FIND_TIMEOUT_MS)
+    try {
+      return await RpcClient.open(this.node, peer.addrs.map((a) => `${a}/p2p/${peer.id}`), PROBE_TIMEOUT_MS)
+    } catch (err) {
+      if (!this.findById) throw err
+      return RpcClient.openPeer(this.node, peer.id, FIND_TIMEOUT_MS)
+    }
   }
 }
 

@@ -1,14 +1,22 @@
 // Builds the libp2p node every peerqueue process uses: TCP and WebSockets, Noise, Yamux,
-// identify, and for peers (not clients) gossipsub with signed messages only.
-import { createLibp2p, type Libp2p } from 'libp2p'
+// identify, and for peers (not clients) gossipsub with signed messages only. Discovery modules
+// (DHT, bootstrap, mDNS, circuit relay, DCUtR) are added only when the plan asks for them.
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub'
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { bootstrap } from '@libp2p/bootstrap'
+import { mdns } from '@libp2p/mdns'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
 import type { PrivateKey } from '@libp2p/interface'
 import { PeerqueueError, errorMessage } from '../errors.js'
+import type { DiscoveryPlan } from './discovery-plan.js'
 
 export interface NodeOptions {
   readonly privateKey: PrivateKey
@@ -16,41 +24,63 @@ export interface NodeOptions {
   readonly listen: readonly string[]
   /** Join gossipsub (peers do; short-lived clients need not). */
   readonly pubsub?: boolean
+  /** How this node finds peers it has no address for (default: it does not). */
+  readonly discovery?: DiscoveryPlan
+  /** At most this many connections (workers and clients keep few). */
+  readonly maxConnections?: number
 }
 
 /** Peers one address may hold before gossipsub's scoring starts to distrust them. */
 const COLOCATED_PEERS = 1_000
+/** One DHT for every peerqueue queue, apart from the public IPFS one: queues help each other find peers. */
+export const DHT_PROTOCOL = '/peerqueue/kad/1.0.0'
+const MDNS_SERVICE_TAG = '_peerqueue._udp.local'
 
-export type PeerNode = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>; pubsub?: GossipSub }>
+export type PeerNode = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>; pubsub?: GossipSub; dht?: KadDHT }>
 
 export async function createPeerNode(options: NodeOptions): Promise<PeerNode> {
-  const services = options.pubsub
-    ? {
-        identify: identify(),
-        // StrictSign: every message carries its author's signature, so no peer can speak for another.
-        pubsub: gossipsub({
-          globalSignaturePolicy: StrictSign,
-          allowPublishToZeroTopicPeers: true,
-          emitSelf: false,
-          // Gossipsub's default scoring graylists every peer of an address shared by more than 10,
-          // and then neither sends to them nor hears them. peerqueue expects many workers behind
-          // one NAT or on one machine; trust comes from signatures and the registry, not addresses.
-          scoreParams: { IPColocationFactorThreshold: COLOCATED_PEERS, IPColocationFactorWhitelist: new Set(['127.0.0.1', '::1']) },
-        }),
-      }
-    : { identify: identify() }
+  const plan = options.discovery
+  const services: NonNullable<Libp2pOptions<Record<string, unknown>>['services']> = { identify: identify() }
+  if (options.pubsub) {
+    // StrictSign: every message carries its author's signature, so no peer can speak for another.
+    services.pubsub = gossipsub({
+      globalSignaturePolicy: StrictSign,
+      allowPublishToZeroTopicPeers: true,
+      emitSelf: false,
+      // Gossipsub's default scoring graylists every peer of an address shared by more than 10,
+      // and then neither sends to them nor hears them. peerqueue expects many workers behind
+      // one NAT or on one machine; trust comes from signatures and the registry, not addresses.
+      scoreParams: { IPColocationFactorThreshold: COLOCATED_PEERS, IPColocationFactorWhitelist: new Set(['127.0.0.1', '::1']) },
+    })
+  }
+  if (plan && plan.dht !== 'off') {
+    services.ping = ping()
+    // Private and loopback addresses are kept: peerqueue runs on local networks too.
+    const dht = kadDHT({ protocol: DHT_PROTOCOL, clientMode: plan.dht === 'client', peerInfoMapper: passthroughMapper, initialQuerySelfInterval: 500 })
+    // The DHT takes ping from the services above, which the map's type cannot say.
+    services.dht = dht as unknown as (typeof services)[string]
+  }
+  if (plan?.relayServer) {
+    // The trusted peers relay for each other and for workers; their own traffic is not capped.
+    services.relay = circuitRelayServer({ reservations: { applyDefaultLimit: false, maxReservations: 128 } })
+  }
+  if (plan?.relayTransport) services.dcutr = dcutr()
+  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
+  if (plan && plan.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: [...plan.bootstrap], timeout: 0 }))
+  if (plan?.mdns) peerDiscovery.push(mdns({ serviceTag: MDNS_SERVICE_TAG, interval: 10_000 }))
   try {
     return (await createLibp2p({
       privateKey: options.privateKey,
       addresses: { listen: [...options.listen] },
-      transports: [tcp(), webSockets()],
+      transports: plan?.relayTransport ? [tcp(), webSockets(), circuitRelayTransport()] : [tcp(), webSockets()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
+      peerDiscovery,
       // Many workers may share one host (a NAT, or one machine running several): allow more
       // than libp2p's default of 5 new connections a second per host. Requests are limited per peer.
-      connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 100 },
+      connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 100, ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}) },
       services,
-    })) as PeerNode
+    })) as unknown as PeerNode
   } catch (err) {
     const detail = errorMessage(err).split('\n').find((line) => line.includes('/ip')) ?? errorMessage(err)
     throw new PeerqueueError('E_LISTEN', `cannot listen on ${options.listen.join(', ')}: ${detail.trim()} (is another peer using the port?)`)

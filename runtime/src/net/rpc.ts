@@ -1,6 +1,7 @@
 // Request/response over one long-lived libp2p stream per client. The server answers requests
 // concurrently (a `wait` may be pending while enqueues flow), so replies can arrive out of order.
 import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, Stream } from '@libp2p/interface'
 import { PeerqueueError, errorMessage, isPeerqueueError } from '../errors.js'
 import { decodeReply, decodeRequest, encodeFrame, frameStream, type ReplyFrame } from './frames.js'
@@ -63,6 +64,15 @@ export class RpcClient {
   private constructor(private readonly stream: Stream) {
     this.lp = frameStream(stream)
     void this.readReplies()
+  }
+
+  /** Dials a peer known only by its id: libp2p finds its addresses in the peer store or the DHT. */
+  static async openPeer(node: PeerNode, id: string, timeoutMs = 5_000): Promise<RpcClient> {
+    try {
+      return new RpcClient(await node.dialProtocol(peerIdFromString(id), RPC_PROTOCOL, { signal: AbortSignal.timeout(timeoutMs) }))
+    } catch (err) {
+      throw new PeerqueueError('E_UNREACHABLE', `cannot reach trusted peer ${id}: ${errorMessage(err)}`)
+    }
   }
 
   static async open(node: PeerNode, addrs: readonly string[], timeoutMs = 5_000): Promise<RpcClient> {
