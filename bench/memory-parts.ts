@@ -12,7 +12,9 @@ const REPO = join(import.meta.dirname, '..', '..')
 const BENCH_JOBS = join(REPO, 'bench', 'jobs')
 
 export const STAGES = ['node', 'libp2p', 'gossipsub', 'piscina', 'esbuild'] as const
-type Stage = (typeof STAGES)[number]
+/** Measured beside the stages, each as the gossipsub stage plus what a peer runs when it must find others. */
+export const DISCOVERY_VARIANTS = ['discovery-worker', 'discovery-trusted'] as const
+type Stage = (typeof STAGES)[number] | (typeof DISCOVERY_VARIANTS)[number]
 
 const SETTLE_MS = 1_500
 
@@ -25,6 +27,7 @@ async function settledRss(): Promise<number> {
 
 /** Loads every part up to and including `stage` in this process, then prints its RSS. */
 async function child(stage: Stage, bundle: string): Promise<void> {
+  if (stage === 'discovery-worker' || stage === 'discovery-trusted') return discoveryChild(stage)
   const upTo = STAGES.indexOf(stage)
   const keep: unknown[] = []
   // The built runtime, as a peer process loads it (a bundled copy would count twice).
@@ -49,6 +52,21 @@ async function child(stage: Stage, bundle: string): Promise<void> {
     serviceRssMb = childRssMb()
   }
   process.stdout.write(`${JSON.stringify({ stage, rssMb: await settledRss(), serviceRssMb })}\n`)
+  process.exit(0)
+}
+
+/** A gossipsub node with the discovery modules a worker (DHT client) or a trusted peer (DHT server, relay) runs. */
+async function discoveryChild(stage: 'discovery-worker' | 'discovery-trusted'): Promise<void> {
+  const { generateKeyPair } = await import('@libp2p/crypto/keys')
+  const { createPeerNode } = (await import(join(REPO, 'runtime', 'dist', 'net', 'node.js'))) as typeof import('../runtime/src/net/node.js')
+  const trusted = stage === 'discovery-trusted'
+  const node = await createPeerNode({
+    privateKey: await generateKeyPair('Ed25519'),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    pubsub: true,
+    discovery: { dht: trusted ? 'server' : 'client', bootstrap: [], mdns: false, relayServer: trusted, relayTransport: true, rendezvous: 'bench' },
+  })
+  process.stdout.write(`${JSON.stringify({ stage, rssMb: await settledRss(), keep: node.status })}\n`)
   process.exit(0)
 }
 
@@ -115,6 +133,13 @@ else {
     const previous = rows.at(-1)?.rssMb ?? 0
     rows.push({ stage, rssMb, addsMb: Math.round((rssMb - previous) * 10) / 10, serviceRssMb })
   }
-  if (values.json) console.log(JSON.stringify(rows))
-  else for (const r of rows) console.log(`${r.stage.padEnd(10)} ${String(r.rssMb).padStart(6)} MB  (${r.addsMb >= 0 ? '+' : ''}${r.addsMb})${r.serviceRssMb === undefined ? '' : `, and esbuild's service process ${r.serviceRssMb} MB`}`)
+  const gossipsub = rows.find((r) => r.stage === 'gossipsub')!.rssMb
+  const variants: { stage: Stage; rssMb: number; overGossipsubMb: number }[] = []
+  for (const stage of DISCOVERY_VARIANTS) {
+    const { rssMb } = await measure(stage, bundle)
+    variants.push({ stage, rssMb, overGossipsubMb: Math.round((rssMb - gossipsub) * 10) / 10 })
+  }
+  if (values.json) console.log(JSON.stringify({ stages: rows, discovery: variants }))
+  else for (const r of variants) console.log(`${r.stage.padEnd(18)} ${String(r.rssMb).padStart(6)} MB  (${r.overGossipsubMb >= 0 ? '+' : ''}${r.overGossipsubMb} over the gossipsub stage)`)
+  if (!values.json) for (const r of rows) console.log(`${r.stage.padEnd(10)} ${String(r.rssMb).padStart(6)} MB  (${r.addsMb >= 0 ? '+' : ''}${r.addsMb})${r.serviceRssMb === undefined ? '' : `, and esbuild's service process ${r.serviceRssMb} MB`}`)
 }
