@@ -13,6 +13,8 @@ export interface MemberStatus {
   readonly lag: number | null
   /** How this peer is connected to the member right now: directly, only through a relay, or not (null; also for itself). */
   readonly connection: 'direct' | 'relay' | null
+  /** Addresses the answering peer knows for the member when peers find each other by rendezvous (else empty). */
+  readonly addrs: readonly string[]
 }
 
 /** How this peer finds others (docs/discovery.md); all off when the registry gives every address. */
@@ -55,6 +57,7 @@ export interface StatusInputs {
   readonly census: CensusView | null
   readonly discovery: DiscoveryStatus
   readonly connections: ReadonlyMap<string, 'direct' | 'relay'>
+  readonly addressesOf: (id: string) => string[]
 }
 
 export function describeStatus(s: StatusInputs): PeerStatus {
@@ -64,14 +67,14 @@ export function describeStatus(s: StatusInputs): PeerStatus {
   }
   const jobs = s.group.state.countByState()
   if (!(s.group instanceof RaftGroup)) {
-    return { ...base, role: 'leader', leader: s.peerId, term: 1, commitIndex: s.group.state.appliedIndex, members: [{ id: s.peerId, self: true, healthy: true, lag: 0, connection: null }], jobs }
+    return { ...base, role: 'leader', leader: s.peerId, term: 1, commitIndex: s.group.state.appliedIndex, members: [{ id: s.peerId, self: true, healthy: true, lag: 0, connection: null, addrs: s.addressesOf(s.peerId) }], jobs }
   }
   const core = s.group.raft.core
   const progress = new Map(core.followers().map((f) => [f.id, f]))
   const last = core.log.lastIndex()
   const members = s.queue.trustedPeers.map((p) => {
     const pr = progress.get(p.id)
-    return { id: p.id, self: p.id === s.peerId, healthy: pr ? pr.active : null, lag: pr ? last - pr.match : null, connection: s.connections.get(p.id) ?? null }
+    return { id: p.id, self: p.id === s.peerId, healthy: pr ? pr.active : null, lag: pr ? last - pr.match : null, connection: s.connections.get(p.id) ?? null, addrs: s.addressesOf(p.id) }
   })
   // A member whose disk failed leads nothing and follows nobody, whatever its core last believed.
   if (base.stopped) return { ...base, role: 'follower', leader: null, term: core.term, commitIndex: core.log.committed, members, jobs }

@@ -162,7 +162,7 @@ export class Peer {
         link:
           mode === 'solo'
             ? undefined
-            : new LeaderLink(node, queue.trustedPeers, { hangUpOthers: mode === 'worker', self: mode === 'raft' ? identity.peerId : undefined, findById: rendezvous.active }),
+            : new LeaderLink(node, queue.trustedPeers, { hangUpOthers: mode === 'worker', self: mode === 'raft' ? identity.peerId : undefined, findById: rendezvous.active, learn: (m) => rendezvous.learn(m) }),
         rendezvous,
         workerId: `${identity.peerId}/${randomUUID().slice(0, 8)}`,
         unlock,
@@ -203,6 +203,7 @@ export class Peer {
       census: this.census.view(),
       discovery: this.parts.rendezvous.status(),
       connections: this.connectionKinds(),
+      addressesOf: (id) => this.parts.rendezvous.addressesOf(id),
     })
   }
 

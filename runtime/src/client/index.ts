@@ -71,7 +71,7 @@ export class QueueClient {
     const node = await createPeerNode({ privateKey, listen: [], discovery, maxConnections: CLIENT_MAX_CONNECTIONS })
     const rendezvous = new Rendezvous(node, discovery, new Set(queue.trustedPeers.map((p) => p.id)))
     rendezvous.start()
-    const link = new LeaderLink(node, queue.trustedPeers, { findById: rendezvous.active })
+    const link = new LeaderLink(node, queue.trustedPeers, { findById: rendezvous.active, learn: (m) => rendezvous.learn(m) })
     try {
       // Trusted peers without addresses: join through a bootstrap peer, then learn who provides the rendezvous.
       if (rendezvous.active && !(await rendezvous.joined(2_000))) await rendezvous.find()

@@ -22,6 +22,8 @@ export interface LeaderLinkOptions {
   readonly self?: string
   /** Dial trusted peers by id when their registry addresses fail or are missing (the DHT finds them). */
   readonly findById?: boolean
+  /** Takes the members' addresses a trusted peer passed on in its status answer. */
+  readonly learn?: (members: readonly { id: string; addrs?: readonly string[] }[]) => Promise<void>
 }
 
 export class LeaderLink {
@@ -34,6 +36,7 @@ export class LeaderLink {
   private readonly hangUpOthers: boolean
   private readonly self: string | undefined
   private readonly findById: boolean
+  private readonly learn: LeaderLinkOptions['learn']
 
   constructor(
     private readonly node: PeerNode,
@@ -43,6 +46,7 @@ export class LeaderLink {
     this.hangUpOthers = options.hangUpOthers ?? true
     this.self = options.self
     this.findById = options.findById ?? false
+    this.learn = options.learn
   }
 
   /** A leader heard of elsewhere (a gossipsub announcement): tried first next time. */
@@ -96,13 +100,19 @@ export class LeaderLink {
 
   private async search(): Promise<RpcClient> {
     const order = [...this.trusted].sort((a, b) => Number(b.id === this.hint) - Number(a.id === this.hint) || Math.random() - 0.5)
+    const tried = new Set<string>()
     let lastError: unknown
-    for (const peer of order) {
+    for (;;) {
+      // The leader a peer just named is asked next, before the rest (some of which may be down).
+      const peer = order.find((p) => p.id === this.hint && !tried.has(p.id)) ?? order.find((p) => !tried.has(p.id))
+      if (!peer) break
+      tried.add(peer.id)
       if (peer.id === this.self) continue
       let rpc: RpcClient | undefined
       try {
         rpc = await this.open(peer)
-        const status = (await rpc.call('status', {})) as { leader?: string | null }
+        const status = (await rpc.call('status', {})) as { leader?: string | null; members?: { id: string; addrs?: string[] }[] }
+        if (status.members) await this.learn?.(status.members)
         if (status.leader === peer.id) {
           this.rpc = rpc
           this.leader = peer.id

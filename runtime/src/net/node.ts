@@ -8,12 +8,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub'
-import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
-import { ping } from '@libp2p/ping'
-import { bootstrap } from '@libp2p/bootstrap'
-import { mdns } from '@libp2p/mdns'
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { dcutr } from '@libp2p/dcutr'
+import type { KadDHT } from '@libp2p/kad-dht'
 import type { PrivateKey } from '@libp2p/interface'
 import { PeerqueueError, errorMessage } from '../errors.js'
 import type { DiscoveryPlan } from './discovery-plan.js'
@@ -53,26 +48,30 @@ export async function createPeerNode(options: NodeOptions): Promise<PeerNode> {
       scoreParams: { IPColocationFactorThreshold: COLOCATED_PEERS, IPColocationFactorWhitelist: new Set(['127.0.0.1', '::1']) },
     })
   }
-  if (plan && plan.dht !== 'off') {
-    services.ping = ping()
+  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
+  const transports: NonNullable<Libp2pOptions['transports']> = [tcp(), webSockets()]
+  // Loaded only when asked for: a peer that needs no discovery does not pay for its code.
+  const modules = plan && plan.dht !== 'off' ? await import('./discovery-modules.js') : undefined
+  if (plan && modules) {
+    services.ping = modules.ping()
     // Private and loopback addresses are kept: peerqueue runs on local networks too.
-    const dht = kadDHT({ protocol: DHT_PROTOCOL, clientMode: plan.dht === 'client', peerInfoMapper: passthroughMapper, initialQuerySelfInterval: 500 })
+    const dht = modules.kadDHT({ protocol: DHT_PROTOCOL, clientMode: plan.dht === 'client', peerInfoMapper: modules.passthroughMapper, initialQuerySelfInterval: 500 })
     // The DHT takes ping from the services above, which the map's type cannot say.
     services.dht = dht as unknown as (typeof services)[string]
-  }
-  if (plan?.relayServer) {
     // The trusted peers relay for each other and for workers; their own traffic is not capped.
-    services.relay = circuitRelayServer({ reservations: { applyDefaultLimit: false, maxReservations: 128 } })
+    if (plan.relayServer) services.relay = modules.circuitRelayServer({ reservations: { applyDefaultLimit: false, maxReservations: 128 } })
+    if (plan.relayTransport) {
+      services.dcutr = modules.dcutr()
+      transports.push(modules.circuitRelayTransport())
+    }
+    if (plan.bootstrap.length > 0) peerDiscovery.push(modules.bootstrap({ list: [...plan.bootstrap], timeout: 0 }))
+    if (plan.mdns) peerDiscovery.push(modules.mdns({ serviceTag: MDNS_SERVICE_TAG, interval: 10_000 }))
   }
-  if (plan?.relayTransport) services.dcutr = dcutr()
-  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
-  if (plan && plan.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: [...plan.bootstrap], timeout: 0 }))
-  if (plan?.mdns) peerDiscovery.push(mdns({ serviceTag: MDNS_SERVICE_TAG, interval: 10_000 }))
   try {
     return (await createLibp2p({
       privateKey: options.privateKey,
       addresses: { listen: [...options.listen] },
-      transports: plan?.relayTransport ? [tcp(), webSockets(), circuitRelayTransport()] : [tcp(), webSockets()],
+      transports,
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery,

@@ -8,6 +8,7 @@ import { isMessage } from '../raft/message-check.js'
 import type { Message, NodeId } from '../raft/types.js'
 import type { Transport } from '../raft/transport.js'
 import { frameStream } from './frames.js'
+import { locate } from './locate.js'
 import type { PeerNode } from './node.js'
 
 export const RAFT_PROTOCOL = '/peerqueue/raft/1.0.0'
@@ -91,8 +92,10 @@ export class Libp2pRaftTransport implements Transport {
   private connect(to: NodeId, link: Link): void {
     if (link.connecting || this.closed || Date.now() < link.nextAttempt) return
     link.connecting = true
-    this.node
-      .dialProtocol(peerIdFromString(to), `${RAFT_PROTOCOL}/${this.group}`, { signal: AbortSignal.timeout(2_000) })
+    const signal = AbortSignal.timeout(2_000)
+    // After a failed attempt the addresses it had may be old ones: ask the DHT afresh.
+    locate(this.node, to, signal, link.backoff > RECONNECT_MIN_MS)
+      .then((peer) => this.node.dialProtocol(peer, `${RAFT_PROTOCOL}/${this.group}`, { signal }))
       .then((stream) => {
         link.stream = stream
         link.writer = frameStream(stream)

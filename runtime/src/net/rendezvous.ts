@@ -12,11 +12,13 @@ import type { PeerInfo } from '@libp2p/interface'
 import { errorMessage } from '../errors.js'
 import type { DiscoveryStatus } from '../peer-status.js'
 import type { DiscoveryPlan } from './discovery-plan.js'
+import { locate } from './locate.js'
 import type { PeerNode } from './node.js'
 
 const PROVIDE_EVERY_MS = 10 * 60_000
 const RETRY_MS = 2_000
 const CHECK_JOINED_MS = 3_000
+const REFRESH_ADDRS_MS = 1_000
 
 export async function rendezvousKey(rendezvous: string): Promise<CID> {
   return CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode(rendezvous)))
@@ -26,6 +28,8 @@ export class Rendezvous {
   private timers = new Set<NodeJS.Timeout>()
   private stopped = false
   private provided = false
+  /** What this peer knows of each trusted peer's addresses, passed on in `status` answers. */
+  private readonly addrs = new Map<string, string[]>()
   private readonly onDiscovery = (event: CustomEvent<PeerInfo>) => {
     const id = event.detail.id.toString()
     if (this.trusted.has(id) && this.node.getConnections(event.detail.id).length === 0) {
@@ -57,6 +61,7 @@ export class Rendezvous {
     if (!this.active) return
     this.node.addEventListener('peer:discovery', this.onDiscovery)
     this.every(CHECK_JOINED_MS, () => this.keepJoined())
+    this.every(REFRESH_ADDRS_MS, () => this.refreshAddrs())
     if (this.plan.dht === 'server') this.later(0, () => this.provide())
   }
 
@@ -65,6 +70,25 @@ export class Rendezvous {
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()
     this.node.removeEventListener('peer:discovery', this.onDiscovery)
+  }
+
+  /** Addresses this peer knows for a trusted peer (its own listening addresses for itself). */
+  addressesOf(id: string): string[] {
+    if (!this.active) return []
+    if (id === this.node.peerId.toString()) return this.node.getMultiaddrs().map((a) => withoutOwnId(a.toString(), id))
+    return this.addrs.get(id) ?? []
+  }
+
+  /** Remembers trusted peers' addresses that another trusted peer passed on: the fast path to a leader known only by id. */
+  async learn(members: readonly { id: string; addrs?: readonly string[] }[]): Promise<void> {
+    for (const member of members) {
+      if (!this.trusted.has(member.id) || !member.addrs || member.addrs.length === 0 || member.id === this.node.peerId.toString()) continue
+      try {
+        await this.node.peerStore.merge(peerIdFromString(member.id), { multiaddrs: member.addrs.map((a) => multiaddr(a)) })
+      } catch {
+        // An address this peer cannot parse is one it cannot use.
+      }
+    }
   }
 
   /** Looks up the peers that provide the rendezvous key and remembers their addresses; returns how many answered. */
@@ -85,18 +109,35 @@ export class Rendezvous {
     return found
   }
 
-  /** Waits until this peer is connected to at least one trusted peer, or the time runs out. */
+  /**
+   * Waits until this peer is connected to at least one trusted peer and its DHT knows a peer to
+   * ask (a lookup made before that waits for its whole timeout), or the time runs out.
+   */
   async joined(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline && !this.stopped) {
-      if (this.connectedToTrusted()) return true
-      await new Promise((r) => setTimeout(r, 50))
+      if (this.connectedToTrusted() && this.dhtKnowsPeers()) return true
+      await new Promise((r) => setTimeout(r, 25))
     }
     return this.connectedToTrusted()
   }
 
+  private dhtKnowsPeers(): boolean {
+    // The routing table is not in KadDHT's published type, but every implementation has one.
+    const table = (this.node.services.dht as unknown as { routingTable?: { size: number } } | undefined)?.routingTable
+    return table === undefined || table.size > 0
+  }
+
   private connectedToTrusted(): boolean {
     return this.node.getConnections().some((c) => this.trusted.has(c.remotePeer.toString()))
+  }
+
+  private async refreshAddrs(): Promise<void> {
+    for (const id of this.trusted) {
+      if (id === this.node.peerId.toString()) continue
+      const known = await this.node.peerStore.get(peerIdFromString(id)).catch(() => undefined)
+      if (known) this.addrs.set(id, known.addresses.map((a) => a.multiaddr.toString()))
+    }
   }
 
   private async keepJoined(): Promise<void> {
@@ -142,6 +183,11 @@ export class Rendezvous {
 }
 
 /** Dials a peer by its id alone: libp2p asks the DHT for its addresses when it has none. */
-export function dialById(node: PeerNode, id: string, timeoutMs: number): Promise<unknown> {
-  return node.dial(peerIdFromString(id), { signal: AbortSignal.timeout(timeoutMs) })
+export async function dialById(node: PeerNode, id: string, timeoutMs: number): Promise<unknown> {
+  const signal = AbortSignal.timeout(timeoutMs)
+  return node.dial(await locate(node, id, signal), { signal })
+}
+
+function withoutOwnId(addr: string, id: string): string {
+  return addr.endsWith(`/p2p/${id}`) ? addr.slice(0, -`/p2p/${id}`.length) : addr
 }

@@ -1,10 +1,10 @@
 // Request/response over one long-lived libp2p stream per client. The server answers requests
 // concurrently (a `wait` may be pending while enqueues flow), so replies can arrive out of order.
 import { multiaddr } from '@multiformats/multiaddr'
-import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, Stream } from '@libp2p/interface'
 import { PeerqueueError, errorMessage, isPeerqueueError } from '../errors.js'
 import { decodeReply, decodeRequest, encodeFrame, frameStream, type ReplyFrame } from './frames.js'
+import { locate } from './locate.js'
 import type { PeerNode } from './node.js'
 import { PeerRateLimiter, type RateLimit } from './rate-limit.js'
 
@@ -68,8 +68,14 @@ export class RpcClient {
 
   /** Dials a peer known only by its id: libp2p finds its addresses in the peer store or the DHT. */
   static async openPeer(node: PeerNode, id: string, timeoutMs = 5_000): Promise<RpcClient> {
+    const signal = AbortSignal.timeout(timeoutMs)
+    const dial = async (refresh: boolean) => new RpcClient(await node.dialProtocol(await locate(node, id, signal, refresh), RPC_PROTOCOL, { signal }))
     try {
-      return new RpcClient(await node.dialProtocol(peerIdFromString(id), RPC_PROTOCOL, { signal: AbortSignal.timeout(timeoutMs) }))
+      return await dial(false).catch((err: unknown) => {
+        // The addresses it had may be old ones: ask the DHT where the peer is now.
+        if (signal.aborted || !node.services.dht) throw err
+        return dial(true)
+      })
     } catch (err) {
       throw new PeerqueueError('E_UNREACHABLE', `cannot reach trusted peer ${id}: ${errorMessage(err)}`)
     }
