@@ -3,6 +3,11 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { connect, type Queue } from '@peerqueue/sdk/client'
 import type { PeerStatus } from '@peerqueue/runtime/client'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { createPeerNode } from '../../runtime/src/net/node.js'
+import { locate } from '../../runtime/src/net/locate.js'
+import { Rendezvous } from '../../runtime/src/net/rendezvous.js'
 import { TestCluster } from '../helpers/cluster.js'
 
 async function statusOf(queue: Queue): Promise<PeerStatus> {
@@ -50,6 +55,24 @@ describe('finding the queue by its rendezvous', () => {
     await expect.poll(async () => cluster!.nameOf((await statusOf(second)).leader), { timeout: 10_000, interval: 100 }).toMatch(/^trusted-[23]$/)
     const leader = cluster.nameOf((await statusOf(second)).leader)!
     const other = leader === 'trusted-2' ? 'trusted-3' : 'trusted-2'
+
+    // The DHT itself, from a bare node that knows only the survivor that does not lead: the
+    // rendezvous key has both survivors as providers, and the leader is found by its id.
+    const plan = { dht: 'client', bootstrap: [cluster.bootstrapAddr(other)], mdns: false, relayServer: false, relayTransport: true, rendezvous: 'cluster-test' } as const
+    const probe = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: [], discovery: plan })
+    const rendezvous = new Rendezvous(probe, plan, new Set(cluster.peers.filter((p) => p.trusted).map((p) => p.id)))
+    try {
+      rendezvous.start()
+      expect(await rendezvous.joined(5_000)).toBe(true)
+      await expect.poll(() => rendezvous.find(), { timeout: 15_000, interval: 200 }).toBeGreaterThanOrEqual(2)
+      const leaderId = cluster.peer(leader).id
+      await locate(probe, leaderId, AbortSignal.timeout(10_000), true)
+      expect((await probe.peerStore.get(peerIdFromString(leaderId))).addresses.map((a) => a.multiaddr.toString())).toContain(cluster.addrs.get(leader))
+    } finally {
+      rendezvous.stop()
+      await probe.stop()
+    }
+
     await cluster.kill('worker-1')
     await cluster.start('worker-2', ['--bootstrap', cluster.bootstrapAddr(other)])
     await runEcho(second, 20, 'b')

@@ -38,7 +38,8 @@ export function planDiscovery(input: PlanInput): DiscoveryPlan {
   const registryAddrs = queue.trustedPeers.flatMap((p) => p.addrs)
   const bootstrap = [...new Set([...queue.bootstrap, ...(input.bootstrap ?? [])])].filter((a) => !a.endsWith(`/p2p/${input.selfId}`))
   const needed =
-    queue.trustedPeers.some((p) => p.addrs.length === 0 && p.id !== input.selfId) ||
+    // A trusted peer without an address (this one too: others must find it) is found through the rendezvous.
+    queue.trustedPeers.some((p) => p.addrs.length === 0) ||
     bootstrap.length > 0 ||
     [...input.listen, ...registryAddrs].some(isRelayed)
   if (!needed) return { ...NO_DISCOVERY, rendezvous: queue.rendezvous }
