@@ -1,11 +1,19 @@
 #!/usr/bin/env node
 // create-queue: npm create queue my-queue
 import { relative } from 'node:path'
+import { isAtLeast } from '@peerqueue/runtime/node-version'
 import { USAGE, UsageError, parseFlags } from './args.js'
 import { complete } from './prompts.js'
 import { scaffold } from './scaffold.js'
 
+/** The scaffolder itself runs on older Node.js than peerqueue (the project it writes brings Node 24). */
+const SCAFFOLDER_MINIMUM_NODE = '18.3.0'
+
 async function main(argv: string[]): Promise<number> {
+  if (!isAtLeast(process.versions.node, SCAFFOLDER_MINIMUM_NODE)) {
+    process.stderr.write(`create-queue: needs Node.js ${SCAFFOLDER_MINIMUM_NODE} or newer; this is Node.js ${process.versions.node}. Install Node.js 24 LTS from nodejs.org (or \`nvm install 24\`) and run it again.\n`)
+    return 1
+  }
   try {
     const flags = parseFlags(argv)
     if (flags.help) {
@@ -35,7 +43,7 @@ function doneText(root: string, trusted: number, bundlesNode: boolean): string {
   return [
     '',
     `Created ${dir} with ${trusted} trusted peer key(s) and a client key in keys/.`,
-    bundlesNode ? 'Your Node is older than 22, so the project brings Node 24 for its npm scripts.' : '',
+    bundlesNode ? 'Your Node is older than 22.12, so the project brings Node 24 for its npm scripts.' : '',
     '',
     'Done. Now run:',
     '',

@@ -3,6 +3,7 @@ import { cp, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promise
 import { basename, join, resolve } from 'node:path'
 import { stringify } from 'yaml'
 import { createKeyFile } from '@peerqueue/runtime/identity'
+import { MINIMUM_NODE, isAtLeast } from '@peerqueue/runtime/node-version'
 import { UsageError, type Answers } from './args.js'
 import { templatesRoot } from './templates.js'
 
@@ -24,7 +25,7 @@ export async function scaffold(answers: Answers, nodeVersion = process.versions.
   await mkdir(root, { recursive: true })
   await cp(join(templatesRoot(), answers.template), root, { recursive: true })
   for (const [from, to] of Object.entries(RENAMED)) await rename(join(root, from), join(root, to)).catch(() => undefined)
-  const bundlesNode = Number(nodeVersion.split('.')[0]) < 22
+  const bundlesNode = !isAtLeast(nodeVersion, MINIMUM_NODE)
   await editPackageJson(root, answers, bundlesNode)
   await mkdir(join(root, 'keys'), { recursive: true, mode: 0o700 })
   const trustedPeerIds: string[] = []
@@ -54,7 +55,7 @@ async function editPackageJson(root: string, answers: Answers, bundlesNode: bool
     pkg.dependencies['@peerqueue/runtime'] = `file:${join(repo, 'runtime')}`
   }
   if (bundlesNode) {
-    // peerqueue needs Node >= 22; this brings Node 24 for every npm script of the project.
+    // peerqueue needs Node >= 22.12; this brings Node 24 for every npm script of the project.
     pkg.devDependencies = { ...pkg.devDependencies, node: NODE_PACKAGE_VERSION }
     pkg.allowScripts = { ...pkg.allowScripts, node: true }
   }

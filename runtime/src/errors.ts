@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'E_PROTOCOL'
   | 'E_LOG_CORRUPT'
   | 'E_STORAGE'
+  | 'E_NODE_VERSION'
   | 'E_DATA_LOCKED'
   | 'E_DATA_DIR'
   | 'E_NOT_LEADER'

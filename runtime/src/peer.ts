@@ -11,6 +11,7 @@ import type { CensusEstimate } from './census/window.js'
 import { LeaderLink } from './client/leader-link.js'
 import { lockDataDir } from './data-lock.js'
 import { PeerqueueError, errorMessage } from './errors.js'
+import { assertNodeVersion } from './node-version.js'
 import { Announcements } from './net/announcements.js'
 import { planDiscovery } from './net/discovery-plan.js'
 import { Rendezvous, dialById } from './net/rendezvous.js'
@@ -121,6 +122,7 @@ export class Peer {
   }
 
   static async start(options: PeerOptions): Promise<Peer> {
+    assertNodeVersion()
     const log = options.log ?? (() => undefined)
     const registry = await loadRegistry(options.registry, { ipfsGateway: options.ipfsGateway, cacheDir: join(resolve(options.dataDir), 'registry-cache'), log })
     const queue = selectQueue(registry, options.queue, options.registry)

@@ -1,8 +1,10 @@
 // The queue-runtime command line as an operator meets it: help, keys, and clear errors.
+import { spawnSync } from 'node:child_process'
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
+import { nodeVersionProblem } from '../../runtime/src/node-version.js'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { REPO, makeProject, runCli, startPeer, stopPeer, type Project, type RunningPeer } from '../helpers/project.js'
+import { CLI, REPO, makeProject, runCli, startPeer, stopPeer, type Project, type RunningPeer } from '../helpers/project.js'
 
 const COMMANDS = ['start', 'dev', 'keygen', 'enqueue', 'status', 'job', 'cancel', 'redrive', 'registry']
 
@@ -16,6 +18,17 @@ describe('queue-runtime without a running peer', () => {
       expect(help.code, command).toBe(0)
       expect(help.stdout).toContain(`Usage: queue-runtime ${command}`)
     }
+  })
+
+  it('says plainly which Node.js it needs, before loading anything that would crash on an old one', async () => {
+    const oldNode = "data:text/javascript,Object.defineProperty(process.versions, 'node', { value: '20.20.2' })"
+    const result = spawnSync(process.execPath, ['--import', oldNode, CLI, 'status'], { encoding: 'utf8' })
+    expect(result.status).toBe(1)
+    expect(result.stderr).toContain('error E_NODE_VERSION: peerqueue needs Node.js 22.12.0 or newer; this is Node.js 20.20.2.')
+    expect(result.stderr).toContain('npm install --save-dev node@24')
+    expect(nodeVersionProblem('22.11.0')).toContain('needs Node.js 22.12.0')
+    expect(nodeVersionProblem('22.12.0')).toBeUndefined()
+    expect(nodeVersionProblem('24.1.0')).toBeUndefined()
   })
 
   it('answers an unknown command or flag with exit status 2', async () => {

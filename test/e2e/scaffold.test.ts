@@ -103,8 +103,33 @@ describe('create-queue', () => {
     const again = await run('npm', ['run', '-s', 'enqueue', '--', 'hello', '{"name":"Grace"}', '--wait'], root, 60_000)
     expect(again.out).toContain('Welcome, Grace!')
 
+    const status = await run('npm', ['run', '-s', 'status'], root, 60_000)
+    expect(status.code, status.out).toBe(0)
+    expect(status.out).toMatch(/leader\s+12D3KooW/)
+
     process.kill(-dev.pid!, 'SIGTERM')
     await expect.poll(() => devOut, { timeout: 10_000 }).toContain('stopping')
+    dev = undefined
+
+    // Every other script of the project: the typecheck passes, and catches a misspelt payload
+    // key and a wrong result type; `start` runs the trusted peer.
+    const typecheck = await run('npm', ['run', '-s', 'typecheck'], root, 120_000)
+    expect(typecheck.code, typecheck.out).toBe(0)
+    const clientFile = join(root, 'client.ts')
+    const clientText = await readFile(clientFile, 'utf8')
+    await writeFile(clientFile, clientText.replace("('hello', { name })", "('hello', { nmae: name })").replace('result.greeting', 'result.greeting.toFixed(2)'))
+    const wrong = await run('npm', ['run', '-s', 'typecheck'], root, 120_000)
+    expect(wrong.code).not.toBe(0)
+    expect(wrong.out).toContain("'nmae' does not exist")
+    expect(wrong.out).toContain("'toFixed' does not exist on type 'string'")
+    await writeFile(clientFile, clientText)
+    dev = spawn('npm', ['run', 'start'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    let startOut = ''
+    dev.stdout!.on('data', (c: Buffer) => (startOut += c.toString()))
+    await expect.poll(() => startOut, { timeout: 30_000 }).toContain('peerqueue: ready')
+    expect(startOut).toContain('trusted peer')
+    process.kill(-dev.pid!, 'SIGTERM')
+    await expect.poll(() => startOut, { timeout: 10_000 }).toContain('stopping')
     dev = undefined
   })
 })

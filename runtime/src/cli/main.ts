@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // queue-runtime: one binary, one file per command.
+import './check-node.js'
 import { cancel } from './cancel.js'
 import { parse, reportError, type CliCommand } from './command.js'
 import { dev } from './dev.js'

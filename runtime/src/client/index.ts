@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PeerqueueError } from '../errors.js'
+import { assertNodeVersion } from '../node-version.js'
 import { keyFileExists, readKeyFile } from '../net/identity.js'
 import { planDiscovery } from '../net/discovery-plan.js'
 import { createPeerNode, type PeerNode } from '../net/node.js'
@@ -64,6 +65,7 @@ export class QueueClient {
   ) {}
 
   static async connect(options: ConnectOptions): Promise<QueueClient> {
+    assertNodeVersion()
     const registry = await loadRegistry(options.registry, { ipfsGateway: options.ipfsGateway })
     const queue = selectQueue(registry, options.queue, options.registry)
     const privateKey = await clientKey(options)
