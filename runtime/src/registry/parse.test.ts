@@ -124,3 +124,24 @@ describe("PeerPrint's registries", () => {
     expect(errorOf(withBootstrap('/ip4/127.0.0.1/tcp/4101'))).toContain('queues[0].bootstrap[0]: not a multiaddr ending in /p2p/<peer id>')
   })
 })
+
+describe('registry errors in plain words', () => {
+  it("says what each field wants, never zod's own wording", () => {
+    const message = errorOf(`version: 1
+queues:
+  - name: q
+    rendezvous: q-1
+    trustedPeers: [${PEER_A}]
+    Limits: {}
+    limits: { maxQueuedJobs: -1, maxPayloadBytes: "big" }
+    census: { targetSample: 2 }
+`)
+    expect(message).toContain('queues[0].limits.maxPayloadBytes: must be a number, not the text "big"')
+    expect(message).toContain('queues[0].limits.maxQueuedJobs: must be more than 0')
+    expect(message).toContain('queues[0].census.targetSample: must be at least 5')
+    expect(message).toContain('queues[0]: unknown key "Limits": check the spelling')
+    expect(message).not.toMatch(/Too small|Invalid input|Unrecognized key|expected number/)
+    expect(errorOf('version: 1\nqueues: []\n')).toContain('queues: must list at least one queue')
+    expect(errorOf('version: 1\n')).toContain('queues: is required (a list)')
+  })
+})

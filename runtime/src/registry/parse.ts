@@ -2,6 +2,7 @@
 // source, line, column and field, so an operator can fix the file in one pass.
 import { LineCounter, parseDocument, isNode } from 'yaml'
 import { PeerqueueError } from '../errors.js'
+import { plainWords } from './plain-words.js'
 import { registrySchema, type Registry } from './schema.js'
 
 export const MAX_REGISTRY_BYTES = 1024 * 1024
@@ -27,7 +28,7 @@ export function parseRegistryDocument(text: string, source: string): { registry:
   } catch (err) {
     throw invalid([`${source}: ${err instanceof Error ? err.message : String(err)}`])
   }
-  const result = registrySchema.safeParse(data)
+  const result = registrySchema.safeParse(data, { error: plainWords })
   if (result.success) return { registry: checkUnique(result.data, source), data }
   throw invalid(
     result.error.issues.map((issue) => {
