@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'E_PAYLOAD_TOO_LARGE'
   | 'E_QUEUE_FULL'
   | 'E_NOT_ALLOWED'
+  | 'E_UNAUTHORIZED'
   | 'E_RATE_LIMITED'
   | 'E_HANDLERS_INVALID'
   | 'E_UNREACHABLE'
@@ -44,7 +45,8 @@ export class PeerqueueError extends Error {
 }
 
 export function isPeerqueueError(err: unknown): err is PeerqueueError {
-  return err instanceof PeerqueueError
+  // A module loaded on its own (the HTTP listener) has a copy of this class: match by shape too.
+  return err instanceof PeerqueueError || (err instanceof Error && err.name === 'PeerqueueError' && typeof (err as { code?: unknown }).code === 'string')
 }
 
 /** Programmer errors: a broken invariant must stop the process before it reaches the disk. */

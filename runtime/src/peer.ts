@@ -10,7 +10,7 @@ import { Census } from './census/census.js'
 import type { CensusEstimate } from './census/window.js'
 import { LeaderLink } from './client/leader-link.js'
 import { lockDataDir } from './data-lock.js'
-import { PeerqueueError, errorMessage } from './errors.js'
+import { PeerqueueError, errorMessage, isPeerqueueError } from './errors.js'
 import { assertNodeVersion } from './node-version.js'
 import { Announcements } from './net/announcements.js'
 import { planDiscovery } from './net/discovery-plan.js'
@@ -36,6 +36,8 @@ import { remoteWorkSource } from './worker/remote-work-source.js'
 import { routedWorkSource } from './worker/routed-work-source.js'
 import { localWorkSource, type WorkSource } from './worker/work-source.js'
 import { RUNTIME_VERSION } from './version.js'
+import { fsyncObserver } from './fs/durable-file.js'
+import type { HttpHost, HttpListener } from './http/index.js'
 
 export type { PeerStatus } from './peer-status.js'
 
@@ -57,6 +59,14 @@ export interface PeerOptions {
   readonly bootstrap?: readonly string[]
   /** mDNS on the local network: default on when discovery is needed and an address is not loopback. */
   readonly mdns?: boolean
+  /** Serve the dashboard, /metrics and the HTTP API on host:port (trusted peers only). */
+  readonly http?: string
+  /** The bearer tokens of the HTTP API (a YAML file on this peer, never the registry). */
+  readonly httpTokens?: string
+  /** Tokens given in code instead of a file (dev mode makes one for the page it prints). */
+  readonly httpTokenList?: readonly { name: string; token: string; rights: readonly ('read' | 'submit' | 'cancel' | 'redrive')[] }[]
+  /** Serve HTTP on any free port of the same host when the one asked for is taken (dev's default). */
+  readonly httpAnyPortIfBusy?: boolean
   /** Dev mode: act as a one-member group whatever the registry lists, and rebuild on jobs/ changes. */
   readonly dev?: boolean
   readonly log?: (line: string) => void
@@ -94,6 +104,8 @@ export class Peer {
   private announceTimer: NodeJS.Timeout | undefined
   private census!: Census
   private readonly gossipWorkers = new Map<string, { capacity: number; running: number; lastSeen: number }>()
+  private service: QueueService | undefined
+  private httpListener: HttpListener | undefined
 
   private constructor(
     private readonly parts: Parts,
@@ -137,6 +149,12 @@ export class Peer {
     const unlock = await lockDataDir(dataDir)
     try {
       const listen = options.listen && options.listen.length > 0 ? [...options.listen] : defaultListen(trusted?.addrs, options.dev === true)
+      if (options.http && mode === 'worker') {
+        throw new PeerqueueError('E_USAGE', `--http is for trusted peers (they hold the queue); ${identity.peerId} is a worker of "${queue.name}"`)
+      }
+      // Loaded only when asked for: a peer without --http does not pay for its code.
+      const http = options.http ? await import('./http/index.js') : undefined
+      const metricsRegistry = http?.createMetricsRegistry()
       const discovery = planDiscovery({ queue, selfId: identity.peerId, role: mode === 'worker' ? 'worker' : 'trusted', listen, bootstrap: options.bootstrap, mdns: options.mdns })
       const node = await createPeerNode({
         privateKey: identity.privateKey,
@@ -144,6 +162,7 @@ export class Peer {
         pubsub: true,
         discovery,
         maxConnections: mode === 'worker' ? WORKER_MAX_CONNECTIONS : undefined,
+        metrics: http && metricsRegistry ? await http.libp2pMetrics(metricsRegistry) : undefined,
       })
       const rendezvous = new Rendezvous(node, discovery, new Set(queue.trustedPeers.map((p) => p.id)), log)
       rendezvous.start()
@@ -178,6 +197,15 @@ export class Peer {
       if (options.work !== false) peer.startExecutor(onError)
       if (group?.isLeader()) await peer.onRoleChange(true)
       if (options.dev && options.jobsDir) peer.watchHandlers(options.jobsDir)
+      if (http && metricsRegistry && options.http) {
+        const tokens = options.httpTokens ? await http.TokenStore.load(options.httpTokens) : http.TokenStore.fromList(options.httpTokenList ?? [])
+        const serveOn = (listen: string) => http.startHttp({ listen, host: peer.httpHost(), tokens, registry: metricsRegistry })
+        peer.httpListener = await serveOn(options.http).catch((err: unknown) => {
+          if (!options.httpAnyPortIfBusy || !isPeerqueueError(err) || err.code !== 'E_LISTEN') throw err
+          log(`peerqueue: ${options.http} is taken; serving HTTP on another port`)
+          return serveOn(options.http!.replace(/:\d+$/, ':0'))
+        })
+      }
       return peer
     } catch (err) {
       await unlock()
@@ -187,6 +215,11 @@ export class Peer {
 
   get listenAddrs(): string[] {
     return this.parts.node.getMultiaddrs().map((a) => a.toString())
+  }
+
+  /** Where the dashboard, /metrics and /v1 answer, when the peer serves HTTP. */
+  get httpUrl(): string | undefined {
+    return this.httpListener?.url
   }
 
   get handlerNames(): string[] {
@@ -229,6 +262,7 @@ export class Peer {
   }
 
   async close(): Promise<void> {
+    await this.httpListener?.close()
     this.watcher?.close()
     clearInterval(this.announceTimer)
     this.census.close()
@@ -268,7 +302,7 @@ export class Peer {
       if (previous === 'leased' && FINAL_STATES.has(job.state)) pool.abort(job.id, `the job was ${job.state}`)
       this.parts.scheduler?.wake()
     })
-    const service = new QueueService({
+    const service = (this.service = new QueueService({
       group,
       queue,
       selfId: this.identity.peerId,
@@ -277,7 +311,7 @@ export class Peer {
       status: () => this.status(),
       work: this.parts.work!,
       censusAnswer: (peerId, answer) => this.census.answer(peerId, answer),
-    })
+    }))
     const perSecond = queue.limits.maxRequestsPerSecond
     await serveRpc(node, service.handle, { perSecond, burst: 2 * perSecond })
   }
@@ -321,6 +355,29 @@ export class Peer {
       }
     }
     this.options.log?.('peerqueue: no trusted peer reachable yet; will keep trying through the lease link')
+  }
+
+  private httpHost(): HttpHost {
+    const { group, link } = this.parts
+    const self = { peerId: this.identity.peerId }
+    return {
+      queue: this.queue,
+      selfId: this.identity.peerId,
+      status: () => this.status(),
+      jobs: () => (group ? { get: (id) => group.state.get(id), list: (filter) => group.state.list(filter) } : undefined),
+      call: (method, params) => {
+        if (group?.isLeader() && this.service) return this.service.handle(method, params, self)
+        if (!link) throw new PeerqueueError('E_NOT_LEADER', 'this peer does not keep the queue')
+        return link.call(method, params)
+      },
+      onJobChange: (listener) => group?.state.onStateChange(listener) ?? (() => undefined),
+      observeFsync: (observe) => {
+        fsyncObserver.observe = observe
+        return () => {
+          fsyncObserver.observe = undefined
+        }
+      },
+    }
   }
 
   private startExecutor(onError: (err: unknown) => void): void {

@@ -1,4 +1,5 @@
 // Options shared by `start` and `dev`, and running a peer until a signal stops it.
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { errorMessage } from '../errors.js'
 import { Peer, type PeerOptions } from '../peer.js'
@@ -17,6 +18,9 @@ export const peerOptionSpec: OptionSpec = {
   'ipfs-gateway': { type: 'string' },
   bootstrap: { type: 'string', multiple: true },
   'no-mdns': { type: 'boolean' },
+  http: { type: 'string' },
+  'http-tokens': { type: 'string' },
+  'no-http': { type: 'boolean' },
 }
 
 export const peerOptionHelp = `  --registry <src>     registry file, https:// URL or ipfs://<CID> (default: ./registry.yaml)
@@ -33,6 +37,12 @@ export const peerOptionHelp = `  --registry <src>     registry file, https:// UR
                        <dir>/<queue>/<peer id>, so peers can share one directory)
   --concurrency <n>    handler threads (default: one per core)
   --no-work            keep the queue but run no handlers here
+  --http <host:port>   serve the dashboard (/), Prometheus metrics (/metrics) and the HTTP
+                       API (/v1) on this address (trusted peers; off unless given, except
+                       in dev, which serves 127.0.0.1:8080 unless --no-http)
+  --http-tokens <file> bearer tokens of the HTTP API: YAML with tokens: [{ name, token,
+                       rights: [read, submit, cancel, redrive] }]. Without it, only reads
+                       are open, and only on a loopback address (dev makes a token itself)
   --allow-insecure-key accept a key file that other users can read`
 
 type Values = Record<string, string | boolean | string[] | undefined>
@@ -54,9 +64,20 @@ export function peerOptions(values: Values, defaults: { key?: string; data: stri
     ipfsGateway: str(values['ipfs-gateway']),
     bootstrap: Array.isArray(values.bootstrap) ? values.bootstrap : undefined,
     mdns: values['no-mdns'] === true ? false : undefined,
+    ...httpOptions(values, defaults.dev),
     dev: defaults.dev,
     log: (line) => process.stdout.write(`${line}\n`),
   }
+}
+
+const DEV_HTTP = '127.0.0.1:8080'
+
+function httpOptions(values: Values, dev: boolean): Pick<PeerOptions, 'http' | 'httpTokens' | 'httpTokenList' | 'httpAnyPortIfBusy'> {
+  const http = values['no-http'] === true ? undefined : (str(values.http) ?? (dev ? DEV_HTTP : undefined))
+  const httpTokens = str(values['http-tokens'])
+  // dev serves the page with a token of its own (all rights), printed in the page's address.
+  const httpTokenList = http && dev && !httpTokens ? [{ name: 'dev', token: randomBytes(24).toString('hex'), rights: ['read', 'submit', 'cancel', 'redrive'] as const }] : undefined
+  return { http, httpTokens, httpTokenList: httpTokenList?.map((t) => ({ ...t, rights: [...t.rights] })), httpAnyPortIfBusy: dev && str(values.http) === undefined }
 }
 
 export async function runUntilSignal(options: PeerOptions): Promise<number> {
@@ -73,6 +94,10 @@ export async function runUntilSignal(options: PeerOptions): Promise<number> {
   say(`peerqueue: peer ${peer.identity.peerId}, ${roles[peer.mode]}`)
   say(`peerqueue: queue "${peer.queue.name}", listening on ${peer.listenAddrs.join(', ') || '(nothing: dials out only)'}`)
   say(`peerqueue: handlers: ${peer.handlerNames.join(', ') || '(none: this peer runs no jobs)'}`)
+  if (peer.httpUrl) {
+    const devToken = options.httpTokenList?.find((t) => t.name === 'dev')?.token
+    say(`peerqueue: dashboard ${peer.httpUrl}/${devToken ? `#token=${devToken}` : ''}  metrics ${peer.httpUrl}/metrics  API ${peer.httpUrl}/v1 (${peer.httpUrl}/v1/openapi.json)`)
+  }
   say('peerqueue: ready')
   const signal = await received
   say(`peerqueue: ${signal}, stopping (running jobs are handed back)`)

@@ -34,10 +34,15 @@ export async function writeAll(file: WritableFile, buffers: readonly Uint8Array[
   return at - position
 }
 
+/** Where fsync durations go when someone watches them (the metrics of a peer with --http). */
+export const fsyncObserver: { observe?: (seconds: number) => void } = {}
+
 /** fsync, turning a failure into the final error it is. */
 export async function syncFile(file: WritableFile, path: string, dataOnly = false): Promise<void> {
+  const started = fsyncObserver.observe ? performance.now() : 0
   try {
     await (dataOnly ? file.datasync() : file.sync())
+    fsyncObserver.observe?.((performance.now() - started) / 1000)
   } catch (err) {
     throw new PeerqueueError('E_STORAGE', `fsync of ${path} failed (${errorMessage(err)}); its contents on disk are unknown, so nothing written since the last good fsync can be trusted`)
   }

@@ -23,6 +23,8 @@ export interface NodeOptions {
   readonly discovery?: DiscoveryPlan
   /** At most this many connections (workers and clients keep few). */
   readonly maxConnections?: number
+  /** libp2p's metrics implementation (Prometheus, when the peer serves /metrics). */
+  readonly metrics?: unknown
 }
 
 /** Peers one address may hold before gossipsub's scoring starts to distrust them. */
@@ -75,6 +77,7 @@ export async function createPeerNode(options: NodeOptions): Promise<PeerNode> {
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery,
+      ...(options.metrics ? { metrics: options.metrics as Libp2pOptions['metrics'] } : {}),
       // Many workers may share one host (a NAT, or one machine running several): allow more
       // than libp2p's default of 5 new connections a second per host. Requests are limited per peer.
       connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 100, ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}) },

@@ -1,6 +1,7 @@
 // The job record the replicated state machine keeps, and the options a submitter may set.
 
-export type JobState = 'delayed' | 'queued' | 'leased' | 'retry-wait' | 'completed' | 'dead' | 'cancelled'
+export const JOB_STATES = ['delayed', 'queued', 'leased', 'retry-wait', 'completed', 'dead', 'cancelled'] as const
+export type JobState = (typeof JOB_STATES)[number]
 
 export const FINAL_STATES: ReadonlySet<JobState> = new Set(['completed', 'dead', 'cancelled'])
 

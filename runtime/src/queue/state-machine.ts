@@ -61,6 +61,22 @@ export class QueueStateMachine {
     return this.jobs.get(jobId)
   }
 
+  /**
+   * Jobs matching a filter, most recently changed first, at most `limit` (for the dashboard and
+   * the HTTP list: a scan of the jobs kept, so the caller bounds it).
+   */
+  list(filter: { state?: JobState; name?: string; search?: string; limit: number }): JobRecord[] {
+    const search = filter.search?.toLowerCase()
+    const matches: JobRecord[] = []
+    for (const job of this.jobs.values()) {
+      if (filter.state !== undefined && job.state !== filter.state) continue
+      if (filter.name !== undefined && job.name !== filter.name) continue
+      if (search && !(job.id.toLowerCase().includes(search) || job.name.toLowerCase().includes(search) || (job.error?.message.toLowerCase().includes(search) ?? false))) continue
+      matches.push(job)
+    }
+    return matches.sort((a, b) => b.updatedAt - a.updatedAt).slice(0, filter.limit)
+  }
+
   countByState(): Record<JobState, number> {
     const states: JobState[] = ['delayed', 'queued', 'leased', 'retry-wait', 'completed', 'dead', 'cancelled']
     return Object.fromEntries(states.map((s) => [s, this.counts.get(s) ?? 0])) as Record<JobState, number>
