@@ -9,6 +9,8 @@ export interface Answers {
   readonly basePort: number
   /** A peerqueue checkout to depend on instead of published packages. */
   readonly link: string | undefined
+  /** A folder of packed peerqueue tarballs (npm pack) to depend on instead of the registry. */
+  readonly tarballs: string | undefined
 }
 
 export type Flags = Partial<Answers> & { readonly yes: boolean; readonly help: boolean }
@@ -23,6 +25,7 @@ Options:
   --trusted <n>       trusted peers to create keys for (default 1)
   --base-port <port>  first TCP port of the trusted peers (default 4101)
   --link <repo>       depend on a peerqueue checkout at <repo> (works offline)
+  --tarballs <dir>    depend on packed peerqueue packages in <dir> (npm pack output; works offline)
   -y, --yes           accept the defaults, ask nothing
   -h, --help          show this text`
 
@@ -39,6 +42,7 @@ export function parseFlags(argv: string[]): Flags {
         trusted: { type: 'string' },
         'base-port': { type: 'string' },
         link: { type: 'string' },
+        tarballs: { type: 'string' },
         yes: { type: 'boolean', short: 'y' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -54,6 +58,7 @@ export function parseFlags(argv: string[]): Flags {
     trusted: values.trusted === undefined ? undefined : checkRange(values.trusted, '--trusted', 1, 15),
     basePort: values['base-port'] === undefined ? undefined : checkRange(values['base-port'], '--base-port', 1024, 65_000),
     link: values.link,
+    tarballs: values.tarballs,
     yes: values.yes === true,
     help: values.help === true,
   }

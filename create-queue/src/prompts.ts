@@ -13,6 +13,7 @@ export async function complete(flags: Flags, interactive: boolean): Promise<Answ
       trusted: flags.trusted ?? DEFAULTS.trusted,
       basePort: flags.basePort ?? DEFAULTS.basePort,
       link: flags.link,
+      tarballs: flags.tarballs,
     }
   }
   p.intro('create-queue')
@@ -32,7 +33,7 @@ export async function complete(flags: Flags, interactive: boolean): Promise<Answ
         }),
       ),
     )
-  return { dir, template, trusted, basePort: flags.basePort ?? DEFAULTS.basePort, link: flags.link }
+  return { dir, template, trusted, basePort: flags.basePort ?? DEFAULTS.basePort, link: flags.link, tarballs: flags.tarballs }
 }
 
 function answer<T>(value: T | symbol): T {

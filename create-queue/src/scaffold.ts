@@ -54,6 +54,17 @@ async function editPackageJson(root: string, answers: Answers, bundlesNode: bool
     pkg.dependencies['@peerqueue/sdk'] = `file:${join(repo, 'sdk')}`
     pkg.dependencies['@peerqueue/runtime'] = `file:${join(repo, 'runtime')}`
   }
+  if (answers.tarballs !== undefined) {
+    const dir = resolve(answers.tarballs)
+    const files = await readdir(dir)
+    for (const [name, prefix] of [['@peerqueue/sdk', 'peerqueue-sdk-'], ['@peerqueue/runtime', 'peerqueue-runtime-']] as const) {
+      const tarball = files.filter((f) => f.startsWith(prefix) && f.endsWith('.tgz')).sort().at(-1)
+      if (!tarball) throw new UsageError(`${dir} has no ${prefix}<version>.tgz (make it with: npm pack -w ${name})`)
+      pkg.dependencies[name] = `file:${join(dir, tarball)}`
+    }
+    // The SDK's own dependency on the runtime must come from the same folder, not the registry.
+    ;(pkg as { overrides?: Record<string, string> }).overrides = { '@peerqueue/runtime': pkg.dependencies['@peerqueue/runtime']! }
+  }
   if (bundlesNode) {
     // peerqueue needs Node >= 22.12; this brings Node 24 for every npm script of the project.
     pkg.devDependencies = { ...pkg.devDependencies, node: NODE_PACKAGE_VERSION }
