@@ -1,21 +1,13 @@
 // Three trusted peers in a Raft group and worker peers, all real processes on 127.0.0.1.
 import { afterEach, describe, expect, it } from 'vitest'
 import { connect, type Queue } from '@peerqueue/sdk/client'
-import type { PeerStatus } from '@peerqueue/runtime/client'
 import { TestCluster } from '../helpers/cluster.js'
-
-async function statusOf(queue: Queue): Promise<PeerStatus> {
-  return (queue as unknown as { client: { status(): Promise<PeerStatus> } }).client.status()
-}
+import { statusOf, tearDown } from '../helpers/cluster-session.js'
 
 describe('a cluster of trusted and worker peers', () => {
   let cluster: TestCluster | undefined
   const queues: Queue[] = []
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail' && cluster) process.stderr.write(`${cluster.dump()}\n`)
-    for (const q of queues.splice(0)) await q.close().catch(() => undefined)
-    await cluster?.stopAll()
-  })
+  afterEach((context) => tearDown(context.task.result?.state === 'fail', cluster, queues))
 
   it('runs jobs on worker peers and reports the group in status', async () => {
     cluster = await TestCluster.create(3, 2)

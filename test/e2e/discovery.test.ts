@@ -2,17 +2,13 @@
 // bootstrap address, the DHT, and a circuit relay for a peer that cannot be dialled.
 import { afterEach, describe, expect, it } from 'vitest'
 import { connect, type Queue } from '@peerqueue/sdk/client'
-import type { PeerStatus } from '@peerqueue/runtime/client'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { createPeerNode } from '../../runtime/src/net/node.js'
 import { locate } from '../../runtime/src/net/locate.js'
 import { Rendezvous } from '../../runtime/src/net/rendezvous.js'
 import { TestCluster } from '../helpers/cluster.js'
-
-async function statusOf(queue: Queue): Promise<PeerStatus> {
-  return (queue as unknown as { client: { status(): Promise<PeerStatus> } }).client.status()
-}
+import { statusOf, tearDown } from '../helpers/cluster-session.js'
 
 async function runEcho(queue: Queue, count: number, tag: string): Promise<void> {
   const jobs = await queue.enqueueMany(Array.from({ length: count }, (_, i) => ({ job: 'echo', payload: { text: `${tag}${i}` } })))
@@ -23,11 +19,7 @@ async function runEcho(queue: Queue, count: number, tag: string): Promise<void> 
 describe('finding the queue by its rendezvous', () => {
   let cluster: TestCluster | undefined
   const queues: Queue[] = []
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail' && cluster) process.stderr.write(`${cluster.dump()}\n`)
-    for (const q of queues.splice(0)) await q.close().catch(() => undefined)
-    await cluster?.stopAll()
-  })
+  afterEach((context) => tearDown(context.task.result?.state === 'fail', cluster, queues))
 
   it('forms the group from peer ids and one bootstrap address, and a new worker joins through the DHT after the bootstrap peer is gone', async () => {
     cluster = await TestCluster.create(3, 2, '', { rendezvous: true })
