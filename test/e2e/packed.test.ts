@@ -37,7 +37,7 @@ describe('peerqueue as published', () => {
 
     const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], root, 240_000)
     expect(install.code, install.out).toBe(0)
-    dev = spawn('npm', ['run', 'dev', '--', '--no-http'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    dev = spawn('npm', ['run', 'dev', '--', '--http', `127.0.0.1:${await freePort()}`], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     let out = ''
     dev.stdout!.on('data', (c: Buffer) => (out += c.toString()))
     dev.stderr!.on('data', (c: Buffer) => (out += c.toString()))
@@ -45,6 +45,10 @@ describe('peerqueue as published', () => {
     const client = await run('npm', ['run', '-s', 'client'], root, 60_000)
     expect(client.code, client.out).toBe(0)
     expect(client.out).toContain('Hello, Ada!')
+    // The dashboard and metrics load from the packed runtime too (their code is loaded on demand).
+    const dashboard = /dashboard (http:\/\/\S+?)\//.exec(out)?.[1]
+    expect(dashboard, out).toBeDefined()
+    expect(await (await fetch(`${dashboard}/metrics`)).text()).toContain('peerqueue_jobs_completed_total{job="hello"} 3')
     process.kill(-dev.pid!, 'SIGTERM')
     await expect.poll(() => out, { timeout: 10_000 }).toContain('stopping')
     dev = undefined
