@@ -3,6 +3,7 @@ import type { CensusView } from './census/census.js'
 import type { ConsensusGroup } from './raft/group.js'
 import { RaftGroup } from './raft/raft-group.js'
 import type { QueueConfig } from './registry/schema.js'
+import type { PauseState } from './queue/pauses.js'
 
 export interface MemberStatus {
   readonly id: string
@@ -44,6 +45,8 @@ export interface PeerStatus {
   /** Why this peer stopped keeping the queue (a disk that failed or filled); null while it works. */
   readonly stopped: string | null
   readonly discovery: DiscoveryStatus
+  /** Whether the queue, or which job names, are paused (null on a worker peer). */
+  readonly paused: PauseState | null
 }
 
 export interface StatusInputs {
@@ -61,7 +64,7 @@ export interface StatusInputs {
 }
 
 export function describeStatus(s: StatusInputs): PeerStatus {
-  const base = { queue: s.queue.name, peerId: s.peerId, listen: s.listen, handlers: s.handlers, workers: s.workers, census: s.census, stopped: s.group?.stoppedBy()?.message ?? null, discovery: s.discovery }
+  const base = { queue: s.queue.name, peerId: s.peerId, listen: s.listen, handlers: s.handlers, workers: s.workers, census: s.census, stopped: s.group?.stoppedBy()?.message ?? null, discovery: s.discovery, paused: s.group?.state.paused() ?? null }
   if (!s.group) {
     return { ...base, role: 'worker', leader: null, term: 0, commitIndex: 0, members: [], jobs: {} }
   }

@@ -13,11 +13,12 @@ import {
   type ConnectOptions,
   type EnqueueOptions,
   type JobView,
+  type PauseState,
 } from '@peerqueue/runtime/client'
 import { JobCancelledError, JobFailedError } from './errors.js'
 import type { NameOf, PayloadOf, ResultOf } from './job.js'
 
-export { PeerqueueError, isPeerqueueError, type ErrorCode, type ConnectOptions, type EnqueueOptions, type JobView, type JobState } from '@peerqueue/runtime/client'
+export { PeerqueueError, isPeerqueueError, type ErrorCode, type ConnectOptions, type EnqueueOptions, type JobView, type JobState, type PauseState } from '@peerqueue/runtime/client'
 export { JobCancelledError, JobFailedError } from './errors.js'
 
 /** Any job type: what enqueue falls back to without a type argument. */
@@ -137,6 +138,19 @@ export class Queue {
   /** Queues dead jobs again with fresh attempts; returns the ids that were queued. */
   redrive(ids: string | readonly string[] | 'all'): Promise<string[]> {
     return this.client.redrive(ids === 'all' ? 'all' : typeof ids === 'string' ? [ids] : ids)
+  }
+
+  /**
+   * Stops handing out jobs of one name, or of the whole queue when no name is given: they stay
+   * queued, running ones finish. Says what is paused now.
+   */
+  pause(name?: string): Promise<PauseState> {
+    return this.client.pause(name)
+  }
+
+  /** Lets paused jobs run again (the whole queue with no name; a name paused on its own stays paused). */
+  resume(name?: string): Promise<PauseState> {
+    return this.client.resume(name)
   }
 
   close(): Promise<void> {

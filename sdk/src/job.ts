@@ -39,6 +39,8 @@ interface JobFields<Name extends string> {
   readonly timeoutMs?: number
   /** Most runs of this job at once on one peer. */
   readonly concurrency?: number
+  /** Most runs of this job at once across every peer of the queue (enforced by the leader's leases). */
+  readonly globalConcurrency?: number
 }
 
 /** What defineJob returns. The phantom fields carry types for enqueue<typeof job>(). */

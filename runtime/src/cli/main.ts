@@ -7,13 +7,14 @@ import { dev } from './dev.js'
 import { enqueue } from './enqueue.js'
 import { job } from './job.js'
 import { keygen } from './keygen.js'
+import { pause, resume } from './pause.js'
 import { redrive } from './redrive.js'
 import { registry } from './registry.js'
 import { start } from './start.js'
 import { status } from './status.js'
 import { RUNTIME_VERSION } from '../version.js'
 
-const commands: readonly CliCommand[] = [start, dev, keygen, enqueue, status, job, cancel, redrive, registry]
+const commands: readonly CliCommand[] = [start, dev, keygen, enqueue, status, job, cancel, redrive, pause, resume, registry]
 
 const overview = `Usage: queue-runtime <command> [options]
 

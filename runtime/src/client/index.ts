@@ -17,8 +17,9 @@ import { loadRegistry, selectQueue } from '../registry/load.js'
 import type { QueueConfig } from '../registry/schema.js'
 import type { PeerStatus } from '../peer.js'
 import type { JobView } from '../service/job-view.js'
+import type { PauseState } from '../queue/pauses.js'
 
-export type { EnqueueOutcome, EnqueueOptions, JobView, PeerStatus, QueueConfig }
+export type { EnqueueOutcome, EnqueueOptions, JobView, PauseState, PeerStatus, QueueConfig }
 export { PeerqueueError, isPeerqueueError, type ErrorCode } from '../errors.js'
 export type { JobState, JobError, Backoff } from '../queue/job.js'
 export { describeSchemaIssues } from '../worker/schema-issues.js'
@@ -117,6 +118,15 @@ export class QueueClient {
 
   redrive(ids: readonly string[] | 'all'): Promise<string[]> {
     return this.link.call('redrive', ids === 'all' ? { all: true } : { ids }, this.retryMs) as Promise<string[]>
+  }
+
+  /** Stops leasing jobs of `name`, or of the whole queue; they stay queued. Returns what is paused now. */
+  pause(name?: string): Promise<PauseState> {
+    return this.link.call('pause', name === undefined ? {} : { name }, this.retryMs) as Promise<PauseState>
+  }
+
+  resume(name?: string): Promise<PauseState> {
+    return this.link.call('resume', name === undefined ? {} : { name }, this.retryMs) as Promise<PauseState>
   }
 
   status(): Promise<PeerStatus> {

@@ -11,6 +11,8 @@ export type Command =
       readonly count: number
       readonly leaseMs: number
       readonly exclude: readonly string[]
+      /** At most this many leased at once across all workers, by job name (a handler's globalConcurrency). */
+      readonly limits?: Readonly<Record<string, number>>
     }
   | { readonly type: 'renew'; readonly worker: string; readonly jobs: readonly LeaseRef[]; readonly leaseMs: number }
   | { readonly type: 'complete'; readonly worker: string; readonly job: LeaseRef; readonly result: string }
@@ -22,6 +24,9 @@ export type Command =
   | { readonly type: 'redrive'; readonly jobIds: readonly string[] }
   /** Moves time forward: promotes due delayed and retry-wait jobs, expires overdue leases. */
   | { readonly type: 'advance' }
+  /** Stops leasing jobs of one name, or of the whole queue when no name is given; they stay queued. */
+  | { readonly type: 'pause'; readonly name?: string }
+  | { readonly type: 'resume'; readonly name?: string }
 
 export interface LeaseRef {
   readonly jobId: string

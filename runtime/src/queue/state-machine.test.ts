@@ -168,4 +168,47 @@ describe('queue state machine', () => {
     const take = { index: sm.appliedIndex + 1, time: 1200, command: lease(5, 'w2') }
     expect(copy.apply(take)).toEqual(sm.apply(take))
   })
+
+  it('pauses a job name or the whole queue: paused jobs stay queued, resume releases them in order', () => {
+    const { sm, apply } = machine()
+    apply(enqueue(job('a', { name: 'mail' }), job('b', { name: 'mail' }), job('c', { name: 'pdf' })))
+    apply({ type: 'pause', name: 'mail' })
+    expect(leasedIds(apply(lease(5)))).toEqual(['c'])
+    expect(sm.countByState().queued).toBe(2)
+    apply({ type: 'pause' })
+    apply(enqueue(job('d', { name: 'pdf' })))
+    expect(leasedIds(apply(lease(5)))).toEqual([])
+    expect(sm.paused()).toEqual({ all: true, names: ['mail'] })
+    apply({ type: 'resume' })
+    expect(leasedIds(apply(lease(5)))).toEqual(['d'])
+    apply({ type: 'resume', name: 'mail' })
+    expect(leasedIds(apply(lease(5)))).toEqual(['a', 'b'])
+  })
+
+  it('keeps pauses across a snapshot', () => {
+    const { sm, apply } = machine()
+    apply(enqueue(job('a', { name: 'mail' })))
+    apply({ type: 'pause', name: 'mail' })
+    expect(leasedIds(apply(lease(1)))).toEqual([])
+    const copy = new QueueStateMachine()
+    copy.restore(sm.snapshot())
+    expect(copy.paused()).toEqual({ all: false, names: ['mail'] })
+    expect(leasedIds(copy.apply({ index: 100, time: 2000, command: lease(1) }))).toEqual([])
+    copy.apply({ index: 101, time: 2000, command: { type: 'resume', name: 'mail' } })
+    expect(leasedIds(copy.apply({ index: 102, time: 2000, command: lease(1) }))).toEqual(['a'])
+  })
+
+  it('never leases more of a job name than its limit across all workers', () => {
+    const { apply } = machine()
+    apply(enqueue(...['a', 'b', 'c', 'd'].map((id) => job(id, { name: 'render' })), job('e', { name: 'mail' })))
+    const limited = (worker: string): Command => ({ type: 'lease', worker, count: 5, leaseMs: 1000, exclude: [], limits: { render: 2 } })
+    expect(leasedIds(apply(limited('w1')))).toEqual(['a', 'b', 'e'])
+    expect(leasedIds(apply(limited('w2')))).toEqual([])
+    apply({ type: 'complete', worker: 'w1', job: { jobId: 'a', attempt: 1 }, result: '{"json":1}' })
+    expect(leasedIds(apply(limited('w2')))).toEqual(['c'])
+    expect(leasedIds(apply(limited('w3')))).toEqual([])
+    // Expired leases free their places too: b and c (and the mail job e) run again, d waits.
+    apply({ type: 'advance' }, 5000)
+    expect(leasedIds(apply(limited('w3'), 5000))).toEqual(['b', 'c', 'e'])
+  })
 })

@@ -5,6 +5,7 @@ import { assert } from '../errors.js'
 import { backoffDelay } from './backoff.js'
 import type { ApplyResult, Command, EnqueueOutcome, Entry, GrantedLease, LeaseRef } from './commands.js'
 import { Heap } from './heap.js'
+import { Pauses, type PauseState } from './pauses.js'
 import { FINAL_STATES, type JobError, type JobRecord, type JobState, type NewJob } from './job.js'
 
 /** Finished jobs kept for result lookups; older ones are forgotten first. */
@@ -17,6 +18,8 @@ export interface QueueSnapshot {
   readonly appliedIndex: number
   readonly nextSeq: number
   readonly jobs: readonly JobRecord[]
+  /** Absent in snapshots written before pauses existed. */
+  readonly paused?: PauseState
 }
 
 const newReadyHeap = () => new Heap<Ready>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq))
@@ -38,6 +41,9 @@ export class QueueStateMachine {
   /** Jobs leased to each worker, so a worker's leases are found without a scan. */
   private byWorker = new Map<string, Set<string>>()
   private listeners: StateListener[] = []
+  private readonly pauses = new Pauses<Ready>()
+  /** Leased jobs per name, for limits across the whole network (a handler's globalConcurrency). */
+  private leasedByName = new Map<string, number>()
   private nextSeq = 1
   appliedIndex = 0
 
@@ -112,9 +118,14 @@ export class QueueStateMachine {
     return [...this.jobs.values()].filter((job) => job.state === 'dead').map((job) => job.id)
   }
 
+  /** Whether the queue, and which job names, are paused. */
+  paused(): PauseState {
+    return this.pauses.state()
+  }
+
   /** A copy that later changes to the state do not touch. */
   snapshot(): QueueSnapshot {
-    return { appliedIndex: this.appliedIndex, nextSeq: this.nextSeq, jobs: [...this.jobs.values()].map((job) => ({ ...job })) }
+    return { appliedIndex: this.appliedIndex, nextSeq: this.nextSeq, jobs: [...this.jobs.values()].map((job) => ({ ...job })), paused: this.pauses.state() }
   }
 
   /** Replaces the whole state with a snapshot's (a follower that fell behind, or a restart). */
@@ -129,6 +140,8 @@ export class QueueStateMachine {
     this.finishedHead = 0
     this.counts = new Map()
     this.byWorker = new Map()
+    this.leasedByName = new Map()
+    this.pauses.restore(snapshot.paused)
     this.appliedIndex = snapshot.appliedIndex
     this.nextSeq = snapshot.nextSeq
     const finished = snapshot.jobs.filter((j) => FINAL_STATES.has(j.state)).sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0))
@@ -136,6 +149,7 @@ export class QueueStateMachine {
       this.jobs.set(job.id, { ...job })
       if (job.idempotencyKey !== undefined) this.byIdempotencyKey.set(job.idempotencyKey, job.id)
       this.counts.set(job.state, (this.counts.get(job.state) ?? 0) + 1)
+      if (job.state === 'leased') this.leasedByName.set(job.name, (this.leasedByName.get(job.name) ?? 0) + 1)
       this.index(this.jobs.get(job.id)!)
     }
     for (const job of finished) this.finished.push(job.id)
@@ -170,6 +184,12 @@ export class QueueStateMachine {
         return { type: 'changed', jobIds: this.redrive(command.jobIds, time) }
       case 'advance':
         return { type: 'changed', jobIds: this.advance(time) }
+      case 'pause':
+        this.pauses.pause(command.name)
+        return { type: 'changed', jobIds: [] }
+      case 'resume':
+        for (const entry of this.pauses.resume(command.name)) this.ready.push(entry)
+        return { type: 'changed', jobIds: [] }
     }
   }
 
@@ -218,12 +238,20 @@ export class QueueStateMachine {
     const expiresAt = time + command.leaseMs
     // Bounded: a worker at its limit for the front job names must not make every lease scan the queue.
     const scanLimit = command.count * 4 + 64
+    // Paused jobs are set aside once each, so they cost a lease at most once.
+    let parkBudget = 10_000
     while (granted.length < command.count && granted.length + passedOver.length < scanLimit) {
       const top = this.liveTop(this.ready, ['queued'])
       if (!top) break
       this.ready.pop()
       const job = this.jobs.get(top.jobId)!
-      if (command.exclude.includes(job.name)) {
+      if (this.pauses.isPaused(job.name)) {
+        this.pauses.park(job.name, top)
+        if (--parkBudget <= 0) break
+        continue
+      }
+      const limit = command.limits?.[job.name]
+      if (command.exclude.includes(job.name) || (limit !== undefined && (this.leasedByName.get(job.name) ?? 0) >= limit)) {
         passedOver.push(top)
         continue
       }
@@ -330,6 +358,8 @@ export class QueueStateMachine {
   private transition(job: JobRecord, state: JobState, time: number): void {
     const previous = job.state
     if (previous === 'leased' && job.lease) this.unindexLease(job.lease.worker, job.id)
+    if (previous === 'leased') this.leasedByName.set(job.name, (this.leasedByName.get(job.name) ?? 1) - 1)
+    if (state === 'leased') this.leasedByName.set(job.name, (this.leasedByName.get(job.name) ?? 0) + 1)
     this.counts.set(previous, (this.counts.get(previous) ?? 0) - 1)
     this.counts.set(state, (this.counts.get(state) ?? 0) + 1)
     job.state = state

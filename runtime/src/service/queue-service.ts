@@ -13,7 +13,7 @@ import type { Catalog } from '../worker/catalog.js'
 import type { HandlerPool } from '../worker/pool.js'
 import { answerShape, type Answer } from '../census/poll.js'
 import { viewOf, type JobView } from './job-view.js'
-import { enqueueRequest, idsRequest, parseRequest as parse, redriveRequest, runRequest, waitRequest, type EnqueueRequest } from './requests.js'
+import { enqueueRequest, idsRequest, pauseRequest, parseRequest as parse, redriveRequest, runRequest, waitRequest, type EnqueueRequest } from './requests.js'
 import { WorkService, assertMayWork } from './work-service.js'
 
 export interface ServiceOptions {
@@ -70,6 +70,12 @@ export class QueueService {
       }
       case 'cancel':
         return this.changed(await this.options.group.propose([{ type: 'cancel', jobIds: parse(idsRequest, params, method).ids }]))
+      case 'pause':
+      case 'resume': {
+        const { name } = parse(pauseRequest, params, method)
+        await this.options.group.propose([{ type: method, ...(name === undefined ? {} : { name }) }])
+        return this.options.group.state.paused()
+      }
       case 'redrive': {
         const request = parse(redriveRequest, params, method)
         const jobIds = 'all' in request ? this.options.group.state.deadJobIds() : request.ids

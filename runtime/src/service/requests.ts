@@ -31,6 +31,7 @@ export const runRequest = z.strictObject({
 
 export const idsRequest = z.strictObject({ ids: z.array(z.string().min(1).max(128)).min(1).max(10_000) })
 export const redriveRequest = z.union([idsRequest, z.strictObject({ all: z.literal(true) })])
+export const pauseRequest = z.strictObject({ name: z.string().min(1).max(128).optional() })
 export const waitRequest = z.strictObject({ id: z.string().min(1).max(128), timeoutMs: z.int().min(0).max(600_000).default(30_000) })
 
 export type EnqueueRequest = z.infer<typeof enqueueRequest>

@@ -2,6 +2,7 @@
 // reaches idle workers without polling), renewals in batches, and outcomes fenced by lease. A
 // worker may act only under its own peer id, which the Noise handshake proved.
 import { z } from 'zod'
+import { limitsOf, type LeaseLimits } from '../worker/work-source.js'
 import { PeerqueueError } from '../errors.js'
 import type { Caller } from '../net/rpc.js'
 import type { ApplyResult, Command, GrantedLease, LeaseRef } from '../queue/commands.js'
@@ -30,6 +31,11 @@ const requests = {
     capacity: z.int().min(0).max(100_000),
     /** Runs that finished since the last request: reported in the same log batch as the lease. */
     outcomes: z.array(outcomeShape).max(1000).default([]),
+    /** Most leased at once across all workers, by job name (the handlers' globalConcurrency). */
+    limits: z
+      .record(z.string().max(128), z.int().min(1).max(1_000_000))
+      .refine((l) => Object.keys(l).length <= 1000, { message: 'at most 1000 job names' })
+      .default({}),
   }),
   'work.renew': z.strictObject({ worker, jobs: z.array(leaseRef).max(10_000) }),
   'work.complete': z.strictObject({ worker, job: leaseRef, result: z.string() }),
@@ -44,12 +50,14 @@ const requests = {
 }
 
 export type WorkMethod = keyof typeof requests
+type LeaseRequest = z.infer<(typeof requests)['work.lease']>
 
 /** A lease request held open while the queue has nothing for it. */
 interface LeaseWaiter {
   readonly worker: string
   readonly count: number
   readonly exclude: readonly string[]
+  readonly limits: LeaseLimits
   /** Ends the wait; cleared once an enqueue has claimed the request, whose answer is then on its way. */
   timer: NodeJS.Timeout | undefined
   /** Answers the request: with leases granted for it, or undefined to let it ask for itself. */
@@ -96,7 +104,7 @@ export class WorkService {
       case 'work.lease': {
         const r = parseRequest(requests['work.lease'], params, method)
         this.own(r.worker, caller)
-        return this.lease(r.worker, r.count, r.exclude, r.running, r.waitMs, r.capacity, r.outcomes.map((o) => this.outcomeCommand(r.worker, o)))
+        return this.lease(r, r.outcomes.map((o) => this.outcomeCommand(r.worker, o)))
       }
       case 'work.renew': {
         const r = parseRequest(requests['work.renew'], params, method)
@@ -148,7 +156,7 @@ export class WorkService {
     this.waiting.clear()
     for (const w of claimed) clearTimeout(w.timer)
     return {
-      commands: claimed.map((w) => ({ type: 'lease', worker: w.worker, count: w.count, leaseMs: this.leaseMs, exclude: w.exclude })),
+      commands: claimed.map((w) => ({ type: 'lease', worker: w.worker, count: w.count, leaseMs: this.leaseMs, exclude: w.exclude, ...limitsOf(w.limits) })),
       deliver: (results) => claimed.forEach((w, i) => w.settle(results[i]?.type === 'lease' ? [...results[i].leases] : undefined)),
       release: () => claimed.forEach((w) => w.settle(undefined)),
     }
@@ -164,7 +172,8 @@ export class WorkService {
     return { type: 'complete', worker, job: outcome.job, result: outcome.result }
   }
 
-  private async lease(worker: string, count: number, exclude: string[], running: string[], waitMs: number, capacity: number, reports: Command[]): Promise<GrantedLease[]> {
+  private async lease(request: LeaseRequest, reports: Command[]): Promise<GrantedLease[]> {
+    const { worker, count, exclude, running, waitMs, capacity, limits } = request
     const seen = this.workers.get(worker)
     this.workers.set(worker, { id: worker, capacity, running: seen?.running ?? 0, lastSeen: Date.now() })
     // Leases this worker holds but does not run (nor reports now): an earlier answer was lost on the way. Hand them over again.
@@ -186,6 +195,7 @@ export class WorkService {
           worker,
           count,
           exclude,
+          limits,
           timer: undefined,
           settle: (leases) => {
             clearTimeout(waiter.timer)
@@ -205,7 +215,7 @@ export class WorkService {
       if (pendingReports.length > 0) await this.group.propose(pendingReports)
       return []
     }
-    const results = await this.group.propose([...pendingReports, { type: 'lease', worker, count, leaseMs: this.leaseMs, exclude }])
+    const results = await this.group.propose([...pendingReports, { type: 'lease', worker, count, leaseMs: this.leaseMs, exclude, ...limitsOf(limits) }])
     const result = results.at(-1)
     const leases = result?.type === 'lease' ? [...result.leases] : []
     this.workers.set(worker, { id: worker, capacity, running: this.group.state.leasesOf(worker).length, lastSeen: Date.now() })

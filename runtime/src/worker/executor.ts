@@ -111,7 +111,7 @@ export class Executor {
         // Outcomes not yet on their way go with this request: one round trip and one commit.
         const carried = this.reporting ? [] : this.outbox.splice(0, MAX_REPORT)
         try {
-          leases = await this.options.source.lease(free, this.namesAtLimit(), [...this.running.keys(), ...this.unreported.keys()], carried.map((c) => c.outcome))
+          leases = await this.options.source.lease(free, this.namesAtLimit(), [...this.running.keys(), ...this.unreported.keys()], carried.map((c) => c.outcome), this.globalLimits())
           heldMs = Date.now() - asked
         } catch (err) {
           this.reportFailed(carried, err)
@@ -142,6 +142,13 @@ export class Executor {
 
   private freeSlots(): number {
     return this.options.capacity - this.running.size - this.requested
+  }
+
+  /** The handlers' limits across the whole network, which the leader's leases enforce. */
+  private globalLimits(): Record<string, number> {
+    const limits: Record<string, number> = {}
+    for (const [name, info] of this.options.catalog()) if (info.globalConcurrency !== undefined) limits[name] = info.globalConcurrency
+    return limits
   }
 
   private namesAtLimit(): string[] {

@@ -17,6 +17,7 @@ export interface LoadedJob {
   readonly retry: HandlerInfo['retry']
   readonly timeoutMs: number | undefined
   readonly concurrency: number | undefined
+  readonly globalConcurrency: number | undefined
   run(payload: unknown, ctx: JobContext): unknown
 }
 
@@ -40,5 +41,9 @@ function checkJob(value: unknown, source: string): LoadedJob {
     throw new Error(`${source}: job name must be 1-128 characters of letters, digits, '.', '_', ':' and '-'`)
   }
   if (typeof job.run !== 'function') throw new Error(`${source}: job "${job.name}" has no run function`)
+  for (const field of ['concurrency', 'globalConcurrency'] as const) {
+    const value = job[field]
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new Error(`${source}: job "${job.name}": ${field} must be a whole number of at least 1`)
+  }
   return job
 }

@@ -15,6 +15,7 @@ export interface HandlerInfo {
   readonly retry: Partial<RetryPolicy> | undefined
   readonly timeoutMs: number | undefined
   readonly concurrency: number | undefined
+  readonly globalConcurrency: number | undefined
   readonly hasSchema: boolean
 }
 

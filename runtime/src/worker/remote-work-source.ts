@@ -3,14 +3,14 @@
 // across leader changes; a lease request waits briefly at the leader when the queue is empty.
 import type { LeaderLink } from '../client/leader-link.js'
 import type { GrantedLease } from '../queue/commands.js'
-import type { WorkSource } from './work-source.js'
+import { limitsOf, type WorkSource } from './work-source.js'
 
 const LEASE_WAIT_MS = 1_000
 
 export function remoteWorkSource(link: LeaderLink, worker: string, capacity: () => number): WorkSource {
   return {
-    async lease(count, exclude, running, outcomes = []) {
-      const params = { worker, count, exclude, running, waitMs: LEASE_WAIT_MS, capacity: capacity(), ...(outcomes.length > 0 ? { outcomes } : {}) }
+    async lease(count, exclude, running, outcomes = [], limits = {}) {
+      const params = { worker, count, exclude, running, waitMs: LEASE_WAIT_MS, capacity: capacity(), ...(outcomes.length > 0 ? { outcomes } : {}), ...limitsOf(limits) }
       return (await link.call('work.lease', params)) as GrantedLease[]
     },
     async renew(jobs) {

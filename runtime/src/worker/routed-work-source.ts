@@ -16,7 +16,7 @@ export function routedWorkSource(group: ConsensusGroup, local: WorkSource, remot
     }
   }
   return {
-    lease: (count, exclude, running, outcomes) => route((s) => s.lease(count, exclude, running, outcomes)),
+    lease: (count, exclude, running, outcomes, limits) => route((s) => s.lease(count, exclude, running, outcomes, limits)),
     renew: (jobs) => route((s) => s.renew(jobs)),
     report: (outcomes) => route((s) => s.report(outcomes)),
     progress: (updates) => route((s) => s.progress(updates)),

@@ -48,6 +48,7 @@ async function describe(bundle: string, source: string): Promise<HandlerInfo> {
     retry: job.retry,
     timeoutMs: job.timeoutMs,
     concurrency: job.concurrency,
+    globalConcurrency: job.globalConcurrency,
     hasSchema: job.schema !== undefined,
   }
 }

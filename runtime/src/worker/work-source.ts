@@ -11,7 +11,7 @@ export interface WorkSource {
    * `outcomes` of finished runs travel along: reported in the same log batch as the lease, one
    * round trip and one commit for both (or reported at once, if the request then waits for work).
    */
-  lease(count: number, exclude: readonly string[], running: readonly string[], outcomes?: readonly Outcome[]): Promise<GrantedLease[]>
+  lease(count: number, exclude: readonly string[], running: readonly string[], outcomes?: readonly Outcome[], limits?: LeaseLimits): Promise<GrantedLease[]>
   /** Extends the leases; returns the jobs whose lease is gone (cancelled, expired, given to another worker). */
   renew(jobs: readonly LeaseRef[]): Promise<string[]>
   /** Reports finished runs, many at once; says for each whether its lease was still current. */
@@ -20,6 +20,9 @@ export interface WorkSource {
   release(): Promise<void>
 }
 
+/** Most leased at once across all workers, by job name (handlers' globalConcurrency). */
+export type LeaseLimits = Readonly<Record<string, number>>
+
 export type Outcome = { readonly job: LeaseRef; readonly result: string } | { readonly job: LeaseRef; readonly error: JobError }
 
 export const DEFAULT_LEASE_MS = 6_000
@@ -27,14 +30,14 @@ export const DEFAULT_LEASE_MS = 6_000
 export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs = DEFAULT_LEASE_MS): WorkSource {
   const accepted = (result: ApplyResult | undefined) => result?.type === 'fenced' && result.accepted
   return {
-    async lease(count, exclude, _running, outcomes = []) {
+    async lease(count, exclude, _running, outcomes = [], limits = {}) {
       const reports = outcomeCommands(worker, outcomes)
       // Nothing to lease: say so without writing a lease to the log.
       if (!group.state.hasReady()) {
         if (reports.length > 0) await group.propose(reports)
         return []
       }
-      const results = await group.propose([...reports, { type: 'lease', worker, count, leaseMs, exclude }])
+      const results = await group.propose([...reports, { type: 'lease', worker, count, leaseMs, exclude, ...limitsOf(limits) }])
       const result = results.at(-1)
       return result?.type === 'lease' ? [...result.leases] : []
     },
@@ -59,4 +62,9 @@ export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs =
 
 export function outcomeCommands(worker: string, outcomes: readonly Outcome[]): Command[] {
   return outcomes.map((o) => ('error' in o ? { type: 'fail', worker, job: o.job, error: o.error } : { type: 'complete', worker, job: o.job, result: o.result }))
+}
+
+/** Only a non-empty `limits` goes into the log entry. */
+export function limitsOf(limits: LeaseLimits | undefined): { limits?: LeaseLimits } {
+  return limits && Object.keys(limits).length > 0 ? { limits } : {}
 }
