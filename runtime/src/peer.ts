@@ -311,6 +311,7 @@ export class Peer {
       status: () => this.status(),
       work: this.parts.work!,
       censusAnswer: (peerId, answer) => this.census.answer(peerId, answer),
+      wake: () => this.parts.scheduler?.wake(),
     }))
     const perSecond = queue.limits.maxRequestsPerSecond
     await serveRpc(node, service.handle, { perSecond, burst: 2 * perSecond })

@@ -14,11 +14,23 @@ import {
   type EnqueueOptions,
   type JobView,
   type PauseState,
+  type ScheduleView,
 } from '@peerqueue/runtime/client'
 import { JobCancelledError, JobFailedError } from './errors.js'
 import type { NameOf, PayloadOf, ResultOf } from './job.js'
 
-export { PeerqueueError, isPeerqueueError, type ErrorCode, type ConnectOptions, type EnqueueOptions, type JobView, type JobState, type PauseState } from '@peerqueue/runtime/client'
+export { PeerqueueError, isPeerqueueError, type ErrorCode, type ConnectOptions, type EnqueueOptions, type JobView, type JobState, type PauseState, type ScheduleView } from '@peerqueue/runtime/client'
+
+/** When a schedule fires: exactly one of `every` (ms) and `cron`. */
+export interface ScheduleTiming {
+  readonly every?: number
+  readonly cron?: string
+  /** IANA time zone of a cron pattern (default UTC). */
+  readonly timezone?: string
+  readonly startAt?: Date | number
+  readonly endAt?: Date | number
+  readonly limit?: number
+}
 export { JobCancelledError, JobFailedError } from './errors.js'
 
 /** Any job type: what enqueue falls back to without a type argument. */
@@ -138,6 +150,35 @@ export class Queue {
   /** Queues dead jobs again with fresh attempts; returns the ids that were queued. */
   redrive(ids: string | readonly string[] | 'all'): Promise<string[]> {
     return this.client.redrive(ids === 'all' ? 'all' : typeof ids === 'string' ? [ids] : ids)
+  }
+
+  /**
+   * Creates or replaces (by id) a recurring job: one job of `job` with `payload` per due time,
+   * `every` so many ms or on a `cron` pattern (in `timezone`, default UTC), from `startAt` to
+   * `endAt`, at most `limit` in all. A due time makes exactly one job, whatever leader changes
+   * happen; due times missed while the queue had no leader make one job, not a burst.
+   */
+  async schedule<J extends JobLike = UntypedJob>(
+    id: string,
+    timing: ScheduleTiming,
+    job: NameOf<J> | J,
+    payload: PayloadOf<J>,
+    options: Omit<EnqueueOptions, 'delayMs' | 'idempotencyKey'> = {},
+  ): Promise<ScheduleView> {
+    const name = typeof job === 'string' ? job : (job as J).name
+    if (typeof job !== 'string') await validateLocally(job as J, payload, undefined)
+    const at = (t: Date | number | undefined) => (t instanceof Date ? t.getTime() : t)
+    return this.client.schedule({ id, ...timing, startAt: at(timing.startAt), endAt: at(timing.endAt), job: { name, payload: superjson.stringify(payload), options } })
+  }
+
+  /** Removes a schedule (jobs it already made stay). */
+  async unschedule(id: string): Promise<void> {
+    await this.client.unschedule(id)
+  }
+
+  /** Every schedule, with its next due time and how many jobs it has made. */
+  schedules(): Promise<ScheduleView[]> {
+    return this.client.schedules()
   }
 
   /**

@@ -8,20 +8,21 @@ import { enqueue } from './enqueue.js'
 import { job } from './job.js'
 import { keygen } from './keygen.js'
 import { pause, resume } from './pause.js'
+import { schedule, schedules, unschedule } from './schedule.js'
 import { redrive } from './redrive.js'
 import { registry } from './registry.js'
 import { start } from './start.js'
 import { status } from './status.js'
 import { RUNTIME_VERSION } from '../version.js'
 
-const commands: readonly CliCommand[] = [start, dev, keygen, enqueue, status, job, cancel, redrive, pause, resume, registry]
+const commands: readonly CliCommand[] = [start, dev, keygen, enqueue, status, job, cancel, redrive, pause, resume, schedule, unschedule, schedules, registry]
 
 const overview = `Usage: queue-runtime <command> [options]
 
 peerqueue peer and operator tool.
 
 Commands:
-${commands.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join('\n')}
+${commands.map((c) => `  ${c.name.padEnd(11)} ${c.summary}`).join('\n')}
 
 Run queue-runtime <command> --help for a command's options, queue-runtime --version for the version.`
 

@@ -18,8 +18,21 @@ import type { QueueConfig } from '../registry/schema.js'
 import type { PeerStatus } from '../peer.js'
 import type { JobView } from '../service/job-view.js'
 import type { PauseState } from '../queue/pauses.js'
+import type { ScheduleView } from '../service/queue-service.js'
 
-export type { EnqueueOutcome, EnqueueOptions, JobView, PauseState, PeerStatus, QueueConfig }
+export type { EnqueueOutcome, EnqueueOptions, JobView, PauseState, PeerStatus, QueueConfig, ScheduleView }
+
+/** A schedule as a client sends it: timing, and the job each due time makes (payload as superjson text). */
+export interface ScheduleRequest {
+  readonly id: string
+  readonly every?: number
+  readonly cron?: string
+  readonly timezone?: string
+  readonly startAt?: number
+  readonly endAt?: number
+  readonly limit?: number
+  readonly job: { readonly name: string; readonly payload: string; readonly options?: Omit<EnqueueOptions, 'delayMs' | 'idempotencyKey'> }
+}
 export { PeerqueueError, isPeerqueueError, type ErrorCode } from '../errors.js'
 export type { JobState, JobError, Backoff } from '../queue/job.js'
 export { describeSchemaIssues } from '../worker/schema-issues.js'
@@ -118,6 +131,20 @@ export class QueueClient {
 
   redrive(ids: readonly string[] | 'all'): Promise<string[]> {
     return this.link.call('redrive', ids === 'all' ? { all: true } : { ids }, this.retryMs) as Promise<string[]>
+  }
+
+  /** Creates or replaces a recurring job (upsert by id). */
+  schedule(spec: ScheduleRequest): Promise<ScheduleView> {
+    return this.link.call('schedule', spec, this.retryMs) as Promise<ScheduleView>
+  }
+
+  /** Removes a schedule; returns how many remain. */
+  unschedule(id: string): Promise<number> {
+    return this.link.call('unschedule', { id }, this.retryMs) as Promise<number>
+  }
+
+  schedules(): Promise<ScheduleView[]> {
+    return this.link.call('schedules', {}, this.retryMs) as Promise<ScheduleView[]>
   }
 
   /** Stops leasing jobs of `name`, or of the whole queue; they stay queued. Returns what is paused now. */

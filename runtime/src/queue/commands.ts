@@ -1,6 +1,7 @@
 // Every change to queue state is one of these commands inside a log entry. The leader decides
 // everything non-deterministic (ids, time) before proposing, so applying is a pure function.
 import type { JobError, JobState, NewJob } from './job.js'
+import type { ScheduleSpec } from './schedules.js'
 
 export type Command =
   | { readonly type: 'enqueue'; readonly jobs: readonly NewJob[]; readonly maxQueuedJobs: number }
@@ -27,6 +28,9 @@ export type Command =
   /** Stops leasing jobs of one name, or of the whole queue when no name is given; they stay queued. */
   | { readonly type: 'pause'; readonly name?: string }
   | { readonly type: 'resume'; readonly name?: string }
+  /** Creates or replaces a recurring job (upsert by id); its jobs count against maxQueuedJobs. */
+  | { readonly type: 'schedule'; readonly schedule: ScheduleSpec; readonly maxQueuedJobs: number }
+  | { readonly type: 'unschedule'; readonly id: string }
 
 export interface LeaseRef {
   readonly jobId: string

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { ApplyResult, Command } from './commands.js'
 import type { NewJob } from './job.js'
 import { QueueStateMachine } from './state-machine.js'
+import { scheduledJobId } from './schedules.js'
 
 function machine(retention?: number) {
   const sm = new QueueStateMachine(retention)
@@ -210,5 +211,37 @@ describe('queue state machine', () => {
     // Expired leases free their places too: b and c (and the mail job e) run again, d waits.
     apply({ type: 'advance' }, 5000)
     expect(leasedIds(apply(limited('w3'), 5000))).toEqual(['b', 'c', 'e'])
+  })
+
+  it('makes one job per due time of a schedule, one for a missed stretch, and stops at its limit', () => {
+    const { sm, apply } = machine()
+    const template = { name: 'tick', payload: '{"json":{}}', priority: 0, retry: { maxAttempts: 1, backoff: { type: 'fixed' as const, delayMs: 0 } }, timeoutMs: 1000 }
+    apply({ type: 'schedule', schedule: { id: 'ticks', every: 1000, startAt: 2000, limit: 4, job: template }, maxQueuedJobs: 100 }, 1000)
+    expect(sm.nextDueTime()).toBe(2000)
+    apply({ type: 'advance' }, 1500)
+    expect(sm.countByState().queued).toBe(0)
+    apply({ type: 'advance' }, 2000)
+    apply({ type: 'advance' }, 2000)
+    expect(sm.countByState().queued).toBe(1)
+    // No leader from 2,000 to 5,400: one job for the stretch, then on time again.
+    apply({ type: 'advance' }, 5400)
+    expect(sm.countByState().queued).toBe(2)
+    expect(sm.nextDueTime()).toBe(6000)
+    const copy = new QueueStateMachine()
+    copy.restore(sm.snapshot())
+    for (const m of [sm, copy]) {
+      m.apply({ index: 50, time: 6000, command: { type: 'advance' } })
+      m.apply({ index: 51, time: 7000, command: { type: 'advance' } })
+      m.apply({ index: 52, time: 8000, command: { type: 'advance' } })
+      expect(m.countByState().queued).toBe(4)
+      expect(m.scheduleList()[0]).toMatchObject({ count: 4, nextAt: undefined })
+      expect(m.nextDueTime()).toBeUndefined()
+    }
+    expect(sm.get(scheduledJobId('ticks', 2000))).toMatchObject({ name: 'tick', enqueuedAt: 2000 })
+    // Replacing a schedule keeps its count; removing it ends it.
+    sm.apply({ index: 60, time: 9000, command: { type: 'schedule', schedule: { id: 'ticks', every: 1000, limit: 6, job: template }, maxQueuedJobs: 100 } })
+    expect(sm.scheduleList()[0]).toMatchObject({ count: 4, nextAt: 9000 })
+    sm.apply({ index: 61, time: 9000, command: { type: 'unschedule', id: 'ticks' } })
+    expect(sm.scheduleList()).toEqual([])
   })
 })

@@ -6,6 +6,7 @@ import { backoffDelay } from './backoff.js'
 import type { ApplyResult, Command, EnqueueOutcome, Entry, GrantedLease, LeaseRef } from './commands.js'
 import { Heap } from './heap.js'
 import { Pauses, type PauseState } from './pauses.js'
+import { nextDue, scheduledJobId, type ScheduleRecord } from './schedules.js'
 import { FINAL_STATES, type JobError, type JobRecord, type JobState, type NewJob } from './job.js'
 
 /** Finished jobs kept for result lookups; older ones are forgotten first. */
@@ -20,6 +21,13 @@ export interface QueueSnapshot {
   readonly jobs: readonly JobRecord[]
   /** Absent in snapshots written before pauses existed. */
   readonly paused?: PauseState
+  /** Absent in snapshots written before schedules existed. */
+  readonly schedules?: readonly ScheduleState[]
+}
+
+/** A schedule as the state keeps it, with the queue limit its jobs count against. */
+export interface ScheduleState extends ScheduleRecord {
+  readonly maxQueuedJobs: number
 }
 
 const newReadyHeap = () => new Heap<Ready>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq))
@@ -44,6 +52,7 @@ export class QueueStateMachine {
   private readonly pauses = new Pauses<Ready>()
   /** Leased jobs per name, for limits across the whole network (a handler's globalConcurrency). */
   private leasedByName = new Map<string, number>()
+  private schedules = new Map<string, ScheduleState>()
   private nextSeq = 1
   appliedIndex = 0
 
@@ -95,11 +104,10 @@ export class QueueStateMachine {
 
   /** Earliest time at which `advance` would change something, or undefined. */
   nextDueTime(): number | undefined {
-    const waiting = this.liveTop(this.waiting, ['delayed', 'retry-wait'])
-    const lease = this.liveTop(this.leases, ['leased'])
-    if (waiting === undefined) return lease?.at
-    if (lease === undefined) return waiting.at
-    return Math.min(waiting.at, lease.at)
+    const times = [this.liveTop(this.waiting, ['delayed', 'retry-wait'])?.at, this.liveTop(this.leases, ['leased'])?.at]
+    for (const schedule of this.schedules.values()) times.push(schedule.nextAt)
+    const due = times.filter((t): t is number => t !== undefined)
+    return due.length > 0 ? Math.min(...due) : undefined
   }
 
   hasReady(): boolean {
@@ -118,6 +126,11 @@ export class QueueStateMachine {
     return [...this.jobs.values()].filter((job) => job.state === 'dead').map((job) => job.id)
   }
 
+  /** The recurring jobs, by id. */
+  scheduleList(): ScheduleState[] {
+    return [...this.schedules.values()].map((s) => ({ ...s }))
+  }
+
   /** Whether the queue, and which job names, are paused. */
   paused(): PauseState {
     return this.pauses.state()
@@ -125,7 +138,7 @@ export class QueueStateMachine {
 
   /** A copy that later changes to the state do not touch. */
   snapshot(): QueueSnapshot {
-    return { appliedIndex: this.appliedIndex, nextSeq: this.nextSeq, jobs: [...this.jobs.values()].map((job) => ({ ...job })), paused: this.pauses.state() }
+    return { appliedIndex: this.appliedIndex, nextSeq: this.nextSeq, jobs: [...this.jobs.values()].map((job) => ({ ...job })), paused: this.pauses.state(), schedules: this.scheduleList() }
   }
 
   /** Replaces the whole state with a snapshot's (a follower that fell behind, or a restart). */
@@ -142,6 +155,7 @@ export class QueueStateMachine {
     this.byWorker = new Map()
     this.leasedByName = new Map()
     this.pauses.restore(snapshot.paused)
+    this.schedules = new Map((snapshot.schedules ?? []).map((s) => [s.spec.id, { ...s }]))
     this.appliedIndex = snapshot.appliedIndex
     this.nextSeq = snapshot.nextSeq
     const finished = snapshot.jobs.filter((j) => FINAL_STATES.has(j.state)).sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0))
@@ -189,6 +203,22 @@ export class QueueStateMachine {
         return { type: 'changed', jobIds: [] }
       case 'resume':
         for (const entry of this.pauses.resume(command.name)) this.ready.push(entry)
+        return { type: 'changed', jobIds: [] }
+      case 'schedule': {
+        const previous = this.schedules.get(command.schedule.id)
+        const count = previous?.count ?? 0
+        const ended = command.schedule.limit !== undefined && count >= command.schedule.limit
+        this.schedules.set(command.schedule.id, {
+          spec: command.schedule,
+          nextAt: ended ? undefined : nextDue(command.schedule, time, false),
+          count,
+          lastJobId: previous?.lastJobId,
+          maxQueuedJobs: command.maxQueuedJobs,
+        })
+        return { type: 'changed', jobIds: [] }
+      }
+      case 'unschedule':
+        this.schedules.delete(command.id)
         return { type: 'changed', jobIds: [] }
     }
   }
@@ -351,6 +381,18 @@ export class QueueStateMachine {
       const job = this.jobs.get(top.jobId)!
       this.expireLease(job, `the lease of attempt ${job.attempt} expired`, time)
       changed.push(top.jobId)
+    }
+    for (const schedule of this.schedules.values()) {
+      if (schedule.nextAt === undefined || schedule.nextAt > time) continue
+      const id = scheduledJobId(schedule.spec.id, schedule.nextAt)
+      const outcome = this.enqueue({ ...schedule.spec.job, id, delayMs: 0, idempotencyKey: undefined }, time, schedule.maxQueuedJobs)
+      if (outcome.ok) {
+        schedule.count += 1
+        schedule.lastJobId = id
+        changed.push(id)
+      }
+      const ended = schedule.spec.limit !== undefined && schedule.count >= schedule.spec.limit
+      schedule.nextAt = ended ? undefined : nextDue(schedule.spec, time, true)
     }
     return changed
   }

@@ -33,6 +33,7 @@ describe('leases written in the same log batch as other work', () => {
       catalog: () => new Map(),
       pool: {} as HandlerPool,
       status: () => null,
+      wake: () => undefined,
       work: new WorkService(solo, queue),
       censusAnswer: () => 'closed',
     })

@@ -8,12 +8,14 @@ import type { Caller } from '../net/rpc.js'
 import type { ApplyResult, EnqueueOutcome } from '../queue/commands.js'
 import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS, FINAL_STATES, type NewJob } from '../queue/job.js'
 import type { ConsensusGroup } from '../raft/group.js'
+import { scheduleProblem } from '../queue/schedules.js'
+import type { ScheduleState } from '../queue/state-machine.js'
 import type { QueueConfig } from '../registry/schema.js'
 import type { Catalog } from '../worker/catalog.js'
 import type { HandlerPool } from '../worker/pool.js'
 import { answerShape, type Answer } from '../census/poll.js'
 import { viewOf, type JobView } from './job-view.js'
-import { enqueueRequest, idsRequest, pauseRequest, parseRequest as parse, redriveRequest, runRequest, waitRequest, type EnqueueRequest } from './requests.js'
+import { enqueueRequest, idsRequest, pauseRequest, scheduleRequest, unscheduleRequest, parseRequest as parse, redriveRequest, runRequest, waitRequest, type EnqueueRequest } from './requests.js'
 import { WorkService, assertMayWork } from './work-service.js'
 
 export interface ServiceOptions {
@@ -24,6 +26,8 @@ export interface ServiceOptions {
   readonly pool: HandlerPool
   readonly status: () => unknown
   readonly work: WorkService
+  /** Re-reads the earliest due time (a schedule was added). */
+  readonly wake: () => void
   /** Counts a census answer; says whether it counted. */
   readonly censusAnswer: (peerId: string, answer: Answer) => string
 }
@@ -76,6 +80,15 @@ export class QueueService {
         await this.options.group.propose([{ type: method, ...(name === undefined ? {} : { name }) }])
         return this.options.group.state.paused()
       }
+      case 'schedule':
+        return this.schedule(parse(scheduleRequest, params, method))
+      case 'unschedule': {
+        const { id } = parse(unscheduleRequest, params, method)
+        await this.options.group.propose([{ type: 'unschedule', id }])
+        return this.options.group.state.scheduleList().length
+      }
+      case 'schedules':
+        return this.options.group.state.scheduleList().map(scheduleView)
       case 'redrive': {
         const request = parse(redriveRequest, params, method)
         const jobIds = 'all' in request ? this.options.group.state.deadJobIds() : request.ids
@@ -139,6 +152,21 @@ export class QueueService {
     }
   }
 
+  /** Creates or replaces a schedule, its job checked now as an enqueue would be (name, size, schema). */
+  private async schedule(request: z.infer<typeof scheduleRequest>): Promise<ScheduleView> {
+    const problem = scheduleProblem(request)
+    if (problem) throw new PeerqueueError('E_USAGE', `schedule "${request.id}": ${problem}`)
+    const { id: _id, delayMs: _delay, idempotencyKey: _key, ...job } = this.newJob(request.job, 0, 1)
+    await this.validatePayloads({ jobs: [request.job] })
+    const { job: _job, ...timing } = request
+    const spec = { ...timing, job }
+    await this.options.group.propose([{ type: 'schedule', schedule: spec, maxQueuedJobs: this.options.queue.limits.maxQueuedJobs }])
+    this.options.wake()
+    const made = this.options.group.state.scheduleList().find((s) => s.spec.id === request.id)
+    if (!made) throw new PeerqueueError('E_INTERNAL', `schedule "${request.id}" was not stored`)
+    return scheduleView(made)
+  }
+
   /** One validation task per job name, in the handler threads: user code never runs on this thread. */
   private async validatePayloads(request: EnqueueRequest): Promise<void> {
     const byName = new Map<string, number[]>()
@@ -183,5 +211,34 @@ export class QueueService {
 
   private changed(results: readonly { type: string; jobIds?: readonly string[] }[]): string[] {
     return [...(results[0]?.jobIds ?? [])]
+  }
+}
+
+/** What clients see of a schedule. */
+export interface ScheduleView {
+  readonly id: string
+  readonly every: number | null
+  readonly cron: string | null
+  readonly timezone: string | null
+  readonly job: string
+  readonly nextAt: number | null
+  readonly count: number
+  readonly limit: number | null
+  readonly endAt: number | null
+  readonly lastJobId: string | null
+}
+
+function scheduleView(s: ScheduleState): ScheduleView {
+  return {
+    id: s.spec.id,
+    every: s.spec.every ?? null,
+    cron: s.spec.cron ?? null,
+    timezone: s.spec.timezone ?? null,
+    job: s.spec.job.name,
+    nextAt: s.nextAt ?? null,
+    count: s.count,
+    limit: s.spec.limit ?? null,
+    endAt: s.spec.endAt ?? null,
+    lastJobId: s.lastJobId ?? null,
   }
 }

@@ -31,6 +31,18 @@ export const runRequest = z.strictObject({
 
 export const idsRequest = z.strictObject({ ids: z.array(z.string().min(1).max(128)).min(1).max(10_000) })
 export const redriveRequest = z.union([idsRequest, z.strictObject({ all: z.literal(true) })])
+export const scheduleRequest = z.strictObject({
+  id: z.string().min(1).max(128),
+  every: z.int().min(100).max(366 * 86_400_000).optional(),
+  cron: z.string().min(1).max(256).optional(),
+  timezone: z.string().min(1).max(64).optional(),
+  startAt: z.int().min(0).optional(),
+  endAt: z.int().min(0).optional(),
+  limit: z.int().min(1).optional(),
+  job: z.strictObject({ name: z.string().min(1).max(128), payload: z.string(), options: enqueueOptionsSchema.omit({ delayMs: true, idempotencyKey: true }).default({}) }),
+})
+export const unscheduleRequest = z.strictObject({ id: z.string().min(1).max(128) })
+
 export const pauseRequest = z.strictObject({ name: z.string().min(1).max(128).optional() })
 export const waitRequest = z.strictObject({ id: z.string().min(1).max(128), timeoutMs: z.int().min(0).max(600_000).default(30_000) })
 
