@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'E_LOG_CORRUPT'
   | 'E_STORAGE'
   | 'E_NODE_VERSION'
+  | 'E_EVENTS_LOST'
   | 'E_DATA_LOCKED'
   | 'E_DATA_DIR'
   | 'E_NOT_LEADER'

@@ -15,11 +15,13 @@ import {
   type JobView,
   type PauseState,
   type ScheduleView,
+  type JobEvent,
+  type JobState,
 } from '@peerqueue/runtime/client'
 import { JobCancelledError, JobFailedError } from './errors.js'
 import type { NameOf, PayloadOf, ResultOf } from './job.js'
 
-export { PeerqueueError, isPeerqueueError, type ErrorCode, type ConnectOptions, type EnqueueOptions, type JobView, type JobState, type PauseState, type ScheduleView } from '@peerqueue/runtime/client'
+export { PeerqueueError, isPeerqueueError, type ErrorCode, type ConnectOptions, type EnqueueOptions, type JobView, type JobState, type JobEvent, type PauseState, type ScheduleView } from '@peerqueue/runtime/client'
 
 /** When a schedule fires: exactly one of `every` (ms) and `cron`. */
 export interface ScheduleTiming {
@@ -169,6 +171,21 @@ export class Queue {
     if (typeof job !== 'string') await validateLocally(job as J, payload, undefined)
     const at = (t: Date | number | undefined) => (t instanceof Date ? t.getTime() : t)
     return this.client.schedule({ id, ...timing, startAt: at(timing.startAt), endAt: at(timing.endAt), job: { name, payload: superjson.stringify(payload), options } })
+  }
+
+  /**
+   * Job state changes as they happen: `for await (const e of queue.events({ jobs: ['mail'] }))`.
+   * It follows the queue across leader changes from the last event it yielded, so none is
+   * missed or repeated; `from: event.position + 1` resumes after an event seen earlier. Leaving the
+   * loop stops it.
+   */
+  async *events(options: { jobs?: readonly string[]; states?: readonly JobState[]; from?: number } = {}): AsyncGenerator<JobEvent> {
+    let after = options.from
+    for (;;) {
+      const { events, next } = await this.client.events({ after, jobs: options.jobs, states: options.states, waitMs: 10_000 })
+      after = next
+      for (const event of events) yield event
+    }
   }
 
   /** Removes a schedule (jobs it already made stay). */

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI, REPO, makeProject, runCli, startPeer, stopPeer, type Project, type RunningPeer } from '../helpers/project.js'
 
-const COMMANDS = ['start', 'dev', 'keygen', 'enqueue', 'status', 'job', 'cancel', 'redrive', 'pause', 'resume', 'schedule', 'unschedule', 'schedules', 'registry']
+const COMMANDS = ['start', 'dev', 'keygen', 'enqueue', 'status', 'job', 'cancel', 'redrive', 'pause', 'resume', 'schedule', 'unschedule', 'schedules', 'events', 'registry']
 
 describe('queue-runtime without a running peer', () => {
   it('prints help for the tool and for every command', async () => {

@@ -8,6 +8,7 @@ import { enqueue } from './enqueue.js'
 import { job } from './job.js'
 import { keygen } from './keygen.js'
 import { pause, resume } from './pause.js'
+import { events } from './events.js'
 import { schedule, schedules, unschedule } from './schedule.js'
 import { redrive } from './redrive.js'
 import { registry } from './registry.js'
@@ -15,7 +16,7 @@ import { start } from './start.js'
 import { status } from './status.js'
 import { RUNTIME_VERSION } from '../version.js'
 
-const commands: readonly CliCommand[] = [start, dev, keygen, enqueue, status, job, cancel, redrive, pause, resume, schedule, unschedule, schedules, registry]
+const commands: readonly CliCommand[] = [start, dev, keygen, enqueue, status, job, cancel, redrive, pause, resume, schedule, unschedule, schedules, events, registry]
 
 const overview = `Usage: queue-runtime <command> [options]
 

@@ -19,8 +19,10 @@ import type { PeerStatus } from '../peer.js'
 import type { JobView } from '../service/job-view.js'
 import type { PauseState } from '../queue/pauses.js'
 import type { ScheduleView } from '../service/queue-service.js'
+import type { JobEvent } from '../service/event-log.js'
+import type { JobState } from '../queue/job.js'
 
-export type { EnqueueOutcome, EnqueueOptions, JobView, PauseState, PeerStatus, QueueConfig, ScheduleView }
+export type { EnqueueOutcome, EnqueueOptions, JobEvent, JobView, PauseState, PeerStatus, QueueConfig, ScheduleView }
 
 /** A schedule as a client sends it: timing, and the job each due time makes (payload as superjson text). */
 export interface ScheduleRequest {
@@ -131,6 +133,11 @@ export class QueueClient {
 
   redrive(ids: readonly string[] | 'all'): Promise<string[]> {
     return this.link.call('redrive', ids === 'all' ? { all: true } : { ids }, this.retryMs) as Promise<string[]>
+  }
+
+  /** Job state changes from `after` (a position from an earlier answer; absent: from now), waiting up to `waitMs` for some. */
+  events(request: { after?: number; jobs?: readonly string[]; states?: readonly JobState[]; max?: number; waitMs?: number }): Promise<{ events: JobEvent[]; next: number }> {
+    return this.link.call('events', request, this.retryMs) as Promise<{ events: JobEvent[]; next: number }>
   }
 
   /** Creates or replaces a recurring job (upsert by id). */

@@ -49,6 +49,7 @@ export class QueueStateMachine {
   /** Jobs leased to each worker, so a worker's leases are found without a scan. */
   private byWorker = new Map<string, Set<string>>()
   private listeners: StateListener[] = []
+  private readonly restoreListeners: (() => void)[] = []
   private readonly pauses = new Pauses<Ready>()
   /** Leased jobs per name, for limits across the whole network (a handler's globalConcurrency). */
   private leasedByName = new Map<string, number>()
@@ -57,6 +58,11 @@ export class QueueStateMachine {
   appliedIndex = 0
 
   constructor(private readonly finishedRetention = DEFAULT_FINISHED_RETENTION) {}
+
+  /** Called after the whole state was replaced from a snapshot. */
+  onRestore(listener: () => void): void {
+    this.restoreListeners.push(listener)
+  }
 
   onStateChange(listener: StateListener): () => void {
     this.listeners.push(listener)
@@ -167,6 +173,7 @@ export class QueueStateMachine {
       this.index(this.jobs.get(job.id)!)
     }
     for (const job of finished) this.finished.push(job.id)
+    for (const listener of this.restoreListeners) listener()
   }
 
   private applyCommand(command: Command, time: number): ApplyResult {

@@ -15,7 +15,8 @@ import type { Catalog } from '../worker/catalog.js'
 import type { HandlerPool } from '../worker/pool.js'
 import { answerShape, type Answer } from '../census/poll.js'
 import { viewOf, type JobView } from './job-view.js'
-import { enqueueRequest, idsRequest, pauseRequest, scheduleRequest, unscheduleRequest, parseRequest as parse, redriveRequest, runRequest, waitRequest, type EnqueueRequest } from './requests.js'
+import { EventLog } from './event-log.js'
+import { enqueueRequest, eventsRequest, idsRequest, pauseRequest, scheduleRequest, unscheduleRequest, parseRequest as parse, redriveRequest, runRequest, waitRequest, type EnqueueRequest } from './requests.js'
 import { WorkService, assertMayWork } from './work-service.js'
 
 export interface ServiceOptions {
@@ -36,8 +37,10 @@ type Waiter = (view: JobView) => void
 
 export class QueueService {
   private readonly waiters = new Map<string, Set<Waiter>>()
+  private readonly events: EventLog
 
   constructor(private readonly options: ServiceOptions) {
+    this.events = new EventLog(options.group.state)
     options.group.state.onStateChange((job) => {
       if (!FINAL_STATES.has(job.state)) return
       const waiting = this.waiters.get(job.id)
@@ -86,6 +89,10 @@ export class QueueService {
         const { id } = parse(unscheduleRequest, params, method)
         await this.options.group.propose([{ type: 'unschedule', id }])
         return this.options.group.state.scheduleList().length
+      }
+      case 'events': {
+        const r = parse(eventsRequest, params, method)
+        return this.events.read(r.after ?? this.events.end, { jobs: r.jobs, states: r.states }, r.max, r.waitMs)
       }
       case 'schedules':
         return this.options.group.state.scheduleList().map(scheduleView)

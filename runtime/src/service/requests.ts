@@ -1,4 +1,5 @@
 // Shapes of client requests, checked on arrival: a client is another program and may be wrong.
+import { JOB_STATES } from '../queue/job.js'
 import { z } from 'zod'
 import { PeerqueueError } from '../errors.js'
 
@@ -42,6 +43,15 @@ export const scheduleRequest = z.strictObject({
   job: z.strictObject({ name: z.string().min(1).max(128), payload: z.string(), options: enqueueOptionsSchema.omit({ delayMs: true, idempotencyKey: true }).default({}) }),
 })
 export const unscheduleRequest = z.strictObject({ id: z.string().min(1).max(128) })
+
+export const eventsRequest = z.strictObject({
+  /** The position to read from (the `next` of the previous answer); absent: only what happens from now on. */
+  after: z.int().min(0).optional(),
+  jobs: z.array(z.string().min(1).max(128)).max(1000).optional(),
+  states: z.array(z.enum(JOB_STATES)).max(JOB_STATES.length).optional(),
+  max: z.int().min(1).max(1000).default(500),
+  waitMs: z.int().min(0).max(30_000).default(10_000),
+})
 
 export const pauseRequest = z.strictObject({ name: z.string().min(1).max(128).optional() })
 export const waitRequest = z.strictObject({ id: z.string().min(1).max(128), timeoutMs: z.int().min(0).max(600_000).default(30_000) })
