@@ -43,6 +43,16 @@ interface JobFields<Name extends string> {
   readonly globalConcurrency?: number
 }
 
+/**
+ * At most `max` runs started per `perMs` across every peer; with `key`, per key (a customer, an
+ * account) derived from the payload on the trusted peer that takes the job.
+ */
+export interface RateLimit<Payload> {
+  readonly max: number
+  readonly perMs: number
+  readonly key?: (payload: Payload) => string
+}
+
 /** What defineJob returns. The phantom fields carry types for enqueue<typeof job>(). */
 export interface JobDefinition<Name extends string = string, Input = unknown, Payload = Input, Result = unknown> extends JobFields<Name> {
   readonly schema?: StandardSchemaV1<Input, Payload>
@@ -62,13 +72,14 @@ export type NameOf<J> = J extends { readonly name: infer N } ? N : never
 export function defineJob<const Name extends string, Schema extends StandardSchemaV1, Result>(
   definition: JobFields<Name> & {
     readonly schema: Schema
+    readonly rateLimit?: RateLimit<StandardSchemaV1.InferOutput<Schema>>
     run(payload: StandardSchemaV1.InferOutput<Schema>, ctx: JobContext): Promise<Result> | Result
   },
 ): JobDefinition<Name, StandardSchemaV1.InferInput<Schema>, StandardSchemaV1.InferOutput<Schema>, Result>
 export function defineJob<Payload, Result = unknown, const Name extends string = string>(
-  definition: JobFields<Name> & { run(payload: Payload, ctx: JobContext): Promise<Result> | Result },
+  definition: JobFields<Name> & { readonly rateLimit?: RateLimit<Payload>; run(payload: Payload, ctx: JobContext): Promise<Result> | Result },
 ): JobDefinition<Name, Payload, Payload, Result>
-export function defineJob(definition: JobFields<string> & { schema?: StandardSchemaV1; run: (payload: never, ctx: JobContext) => unknown }) {
+export function defineJob(definition: JobFields<string> & { schema?: StandardSchemaV1; rateLimit?: RateLimit<never>; run: (payload: never, ctx: JobContext) => unknown }) {
   if (typeof definition?.name !== 'string' || definition.name.length === 0) throw new TypeError('defineJob: name is required')
   if (typeof definition.run !== 'function') throw new TypeError(`defineJob(${definition.name}): run must be a function`)
   return { ...definition, [JOB_BRAND]: true }

@@ -14,6 +14,8 @@ export type Command =
       readonly exclude: readonly string[]
       /** At most this many leased at once across all workers, by job name (a handler's globalConcurrency). */
       readonly limits?: Readonly<Record<string, number>>
+      /** At most `max` leases started per `perMs` by job name (per rate key within it): handlers' rateLimit. */
+      readonly rates?: Readonly<Record<string, { readonly max: number; readonly perMs: number }>>
     }
   | { readonly type: 'renew'; readonly worker: string; readonly jobs: readonly LeaseRef[]; readonly leaseMs: number }
   | { readonly type: 'complete'; readonly worker: string; readonly job: LeaseRef; readonly result: string }

@@ -38,6 +38,8 @@ export interface NewJob {
   readonly retry: RetryPolicy
   readonly timeoutMs: number
   readonly delayMs: number
+  /** The key of the handler's rate limit, derived from the payload at enqueue (absent: one window per job name). */
+  readonly rateKey?: string
 }
 
 export interface JobRecord extends Omit<NewJob, 'delayMs'> {

@@ -244,4 +244,14 @@ describe('queue state machine', () => {
     sm.apply({ index: 61, time: 9000, command: { type: 'unschedule', id: 'ticks' } })
     expect(sm.scheduleList()).toEqual([])
   })
+
+  it('starts at most max leases per window of a rate limit, per key within a job name', () => {
+    const { apply } = machine()
+    const rated = (worker: string): Command => ({ type: 'lease', worker, count: 10, leaseMs: 60_000, exclude: [], rates: { call: { max: 2, perMs: 1000 } } })
+    apply(enqueue(...['a', 'b', 'c'].map((id) => job(id, { name: 'call', rateKey: 'acme' })), job('d', { name: 'call', rateKey: 'globex' }), job('e', { name: 'call', rateKey: 'acme' })))
+    expect(leasedIds(apply(rated('w1'), 1000))).toEqual(['a', 'b', 'd'])
+    expect(leasedIds(apply(rated('w2'), 1500))).toEqual([])
+    // The window slides: a start at 1,000 no longer counts at 2,000.
+    expect(leasedIds(apply(rated('w2'), 2000))).toEqual(['c', 'e'])
+  })
 })

@@ -23,6 +23,8 @@ export interface QueueSnapshot {
   readonly paused?: PauseState
   /** Absent in snapshots written before schedules existed. */
   readonly schedules?: readonly ScheduleState[]
+  /** Lease start times inside each rate limit's window, by job name and rate key. */
+  readonly rateWindows?: readonly (readonly [string, readonly number[]])[]
 }
 
 /** A schedule as the state keeps it, with the queue limit its jobs count against. */
@@ -54,6 +56,7 @@ export class QueueStateMachine {
   /** Leased jobs per name, for limits across the whole network (a handler's globalConcurrency). */
   private leasedByName = new Map<string, number>()
   private schedules = new Map<string, ScheduleState>()
+  private rateWindows = new Map<string, number[]>()
   private nextSeq = 1
   appliedIndex = 0
 
@@ -144,7 +147,7 @@ export class QueueStateMachine {
 
   /** A copy that later changes to the state do not touch. */
   snapshot(): QueueSnapshot {
-    return { appliedIndex: this.appliedIndex, nextSeq: this.nextSeq, jobs: [...this.jobs.values()].map((job) => ({ ...job })), paused: this.pauses.state(), schedules: this.scheduleList() }
+    return { appliedIndex: this.appliedIndex, nextSeq: this.nextSeq, jobs: [...this.jobs.values()].map((job) => ({ ...job })), paused: this.pauses.state(), schedules: this.scheduleList(), rateWindows: [...this.rateWindows].map(([k, times]) => [k, [...times]] as const) }
   }
 
   /** Replaces the whole state with a snapshot's (a follower that fell behind, or a restart). */
@@ -162,6 +165,7 @@ export class QueueStateMachine {
     this.leasedByName = new Map()
     this.pauses.restore(snapshot.paused)
     this.schedules = new Map((snapshot.schedules ?? []).map((s) => [s.spec.id, { ...s }]))
+    this.rateWindows = new Map((snapshot.rateWindows ?? []).map(([k, times]) => [k, [...times]]))
     this.appliedIndex = snapshot.appliedIndex
     this.nextSeq = snapshot.nextSeq
     const finished = snapshot.jobs.filter((j) => FINAL_STATES.has(j.state)).sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0))
@@ -246,6 +250,7 @@ export class QueueStateMachine {
       payload: spec.payload,
       priority: spec.priority,
       idempotencyKey: spec.idempotencyKey,
+      ...(spec.rateKey === undefined ? {} : { rateKey: spec.rateKey }),
       retry: spec.retry,
       timeoutMs: spec.timeoutMs,
       seq: this.nextSeq++,
@@ -288,7 +293,8 @@ export class QueueStateMachine {
         continue
       }
       const limit = command.limits?.[job.name]
-      if (command.exclude.includes(job.name) || (limit !== undefined && (this.leasedByName.get(job.name) ?? 0) >= limit)) {
+      const rate = command.rates?.[job.name]
+      if (command.exclude.includes(job.name) || (limit !== undefined && (this.leasedByName.get(job.name) ?? 0) >= limit) || (rate !== undefined && !this.takeRate(job, rate, time))) {
         passedOver.push(top)
         continue
       }
@@ -301,6 +307,19 @@ export class QueueStateMachine {
     }
     for (const entry of passedOver) this.ready.push(entry)
     return granted
+  }
+
+  /** Counts a lease start against the job's rate window; false when the window is full. */
+  private takeRate(job: JobRecord, rate: { max: number; perMs: number }, time: number): boolean {
+    const key = `${job.name}\u0000${job.rateKey ?? ''}`
+    const window = (this.rateWindows.get(key) ?? []).filter((t) => t > time - rate.perMs)
+    if (window.length >= rate.max) {
+      this.rateWindows.set(key, window)
+      return false
+    }
+    window.push(time)
+    this.rateWindows.set(key, window)
+    return true
   }
 
   private renew(worker: string, refs: readonly LeaseRef[], expiresAt: number): string[] {

@@ -115,8 +115,8 @@ export class QueueService {
   }
 
   private async enqueue(request: EnqueueRequest): Promise<EnqueueOutcome[]> {
-    const jobs = request.jobs.map((job, i) => this.newJob(job, i, request.jobs.length))
-    await this.validatePayloads(request)
+    const rateKeys = await this.validatePayloads(request)
+    const jobs = request.jobs.map((job, i) => ({ ...this.newJob(job, i, request.jobs.length), ...(rateKeys.has(i) ? { rateKey: rateKeys.get(i)! } : {}) }))
     const waiting = this.options.work.claimWaiting()
     let results: readonly (ApplyResult | undefined)[]
     try {
@@ -164,9 +164,9 @@ export class QueueService {
     const problem = scheduleProblem(request)
     if (problem) throw new PeerqueueError('E_USAGE', `schedule "${request.id}": ${problem}`)
     const { id: _id, delayMs: _delay, idempotencyKey: _key, ...job } = this.newJob(request.job, 0, 1)
-    await this.validatePayloads({ jobs: [request.job] })
+    const rateKeys = await this.validatePayloads({ jobs: [request.job] })
     const { job: _job, ...timing } = request
-    const spec = { ...timing, job }
+    const spec = { ...timing, job: { ...job, ...(rateKeys.has(0) ? { rateKey: rateKeys.get(0)! } : {}) } }
     await this.options.group.propose([{ type: 'schedule', schedule: spec, maxQueuedJobs: this.options.queue.limits.maxQueuedJobs }])
     this.options.wake()
     const made = this.options.group.state.scheduleList().find((s) => s.spec.id === request.id)
@@ -174,11 +174,16 @@ export class QueueService {
     return scheduleView(made)
   }
 
-  /** One validation task per job name, in the handler threads: user code never runs on this thread. */
-  private async validatePayloads(request: EnqueueRequest): Promise<void> {
+  /**
+   * One validation task per job name, in the handler threads: user code never runs on this
+   * thread. Returns the rate-limit keys handlers derive from payloads, by the job's index.
+   */
+  private async validatePayloads(request: EnqueueRequest): Promise<Map<number, string>> {
     const byName = new Map<string, number[]>()
+    const keys = new Map<number, string>()
     request.jobs.forEach((job, i) => {
-      if (this.options.catalog().get(job.name)?.hasSchema) byName.set(job.name, [...(byName.get(job.name) ?? []), i])
+      const info = this.options.catalog().get(job.name)
+      if (info?.hasSchema || info?.rateLimit?.keyed) byName.set(job.name, [...(byName.get(job.name) ?? []), i])
     })
     for (const [name, indexes] of byName) {
       const outcomes = await this.options.pool.validate(this.options.catalog().get(name)!.bundle, indexes.map((i) => request.jobs[i]!.payload))
@@ -188,7 +193,11 @@ export class QueueService {
         const where = request.jobs.length > 1 ? `job ${indexes[bad]}: ` : ''
         throw new PeerqueueError('E_PAYLOAD_INVALID', `${where}${outcome.ok ? '' : outcome.message}`)
       }
+      outcomes.forEach((o, j) => {
+        if (o.ok && o.rateKey !== undefined) keys.set(indexes[j]!, o.rateKey)
+      })
     }
+    return keys
   }
 
   private view(id: string): JobView | null {

@@ -36,6 +36,11 @@ const requests = {
       .record(z.string().max(128), z.int().min(1).max(1_000_000))
       .refine((l) => Object.keys(l).length <= 1000, { message: 'at most 1000 job names' })
       .default({}),
+    /** Most lease starts per window, by job name (the handlers' rateLimit). */
+    rates: z
+      .record(z.string().max(128), z.strictObject({ max: z.int().min(1).max(1_000_000), perMs: z.int().min(1).max(86_400_000) }))
+      .refine((l) => Object.keys(l).length <= 1000, { message: 'at most 1000 job names' })
+      .default({}),
   }),
   'work.renew': z.strictObject({ worker, jobs: z.array(leaseRef).max(10_000) }),
   'work.complete': z.strictObject({ worker, job: leaseRef, result: z.string() }),
@@ -173,7 +178,8 @@ export class WorkService {
   }
 
   private async lease(request: LeaseRequest, reports: Command[]): Promise<GrantedLease[]> {
-    const { worker, count, exclude, running, waitMs, capacity, limits } = request
+    const { worker, count, exclude, running, waitMs, capacity } = request
+    const limits: LeaseLimits = { concurrency: request.limits, rates: request.rates }
     const seen = this.workers.get(worker)
     this.workers.set(worker, { id: worker, capacity, running: seen?.running ?? 0, lastSeen: Date.now() })
     // Leases this worker holds but does not run (nor reports now): an earlier answer was lost on the way. Hand them over again.

@@ -6,7 +6,7 @@ import type { RunOutcome } from './messages.js'
 import type { HandlerPool, RunRequest } from './pool.js'
 import type { Outcome, WorkSource } from './work-source.js'
 
-const catalog: Catalog = new Map([['echo', { name: 'echo', bundle: 'echo.mjs', source: 'echo.ts', retry: undefined, timeoutMs: undefined, concurrency: undefined, globalConcurrency: undefined, hasSchema: false }]])
+const catalog: Catalog = new Map([['echo', { name: 'echo', bundle: 'echo.mjs', source: 'echo.ts', retry: undefined, timeoutMs: undefined, concurrency: undefined, globalConcurrency: undefined, rateLimit: undefined, hasSchema: false }]])
 const lease = (jobId: string): GrantedLease => ({ jobId, name: 'echo', payload: '{"json":1}', attempt: 1, timeoutMs: 5_000, expiresAt: 0 })
 const instantPool = { run: async (_: RunRequest): Promise<RunOutcome> => ({ ok: true, result: '{"json":"done"}' }), abort: () => undefined } as unknown as HandlerPool
 

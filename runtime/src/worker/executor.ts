@@ -6,7 +6,7 @@ import type { GrantedLease, LeaseRef } from '../queue/commands.js'
 import type { Catalog } from './catalog.js'
 import type { RunOutcome } from './messages.js'
 import type { HandlerPool } from './pool.js'
-import { DEFAULT_LEASE_MS, type Outcome, type WorkSource } from './work-source.js'
+import { type LeaseLimits, DEFAULT_LEASE_MS, type Outcome, type WorkSource } from './work-source.js'
 
 const PROGRESS_FLUSH_MS = 200
 /** Outcomes sent in one report at most (the leader takes up to 1,000). */
@@ -134,6 +134,10 @@ export class Executor {
     // answer it held (nothing came meanwhile) asking again at once is cheap, and a job that
     // arrives next is not left waiting. After an error, or nothing answered at once (every
     // queued job is of a kind this worker runs at its limit), wait a little.
+    // A local queue wakes this worker when something changes; a rate window opens with time alone.
+    if (!this.options.poll && !this.stopped && this.freeSlots() > 0 && this.options.source.hasReady?.()) {
+      setTimeout(() => this.pump(), POLL_RETRY_MS).unref()
+    }
     if (this.options.poll && !this.stopped && this.freeSlots() > 0) {
       if (gotNothing && heldMs < HELD_ANSWER_MS) setTimeout(() => this.pump(), POLL_RETRY_MS).unref()
       else setImmediate(() => this.pump())
@@ -145,10 +149,14 @@ export class Executor {
   }
 
   /** The handlers' limits across the whole network, which the leader's leases enforce. */
-  private globalLimits(): Record<string, number> {
-    const limits: Record<string, number> = {}
-    for (const [name, info] of this.options.catalog()) if (info.globalConcurrency !== undefined) limits[name] = info.globalConcurrency
-    return limits
+  private globalLimits(): LeaseLimits {
+    const concurrency: Record<string, number> = {}
+    const rates: Record<string, { max: number; perMs: number }> = {}
+    for (const [name, info] of this.options.catalog()) {
+      if (info.globalConcurrency !== undefined) concurrency[name] = info.globalConcurrency
+      if (info.rateLimit !== undefined) rates[name] = { max: info.rateLimit.max, perMs: info.rateLimit.perMs }
+    }
+    return { concurrency, rates }
   }
 
   private namesAtLimit(): string[] {

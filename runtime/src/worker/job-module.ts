@@ -18,6 +18,7 @@ export interface LoadedJob {
   readonly timeoutMs: number | undefined
   readonly concurrency: number | undefined
   readonly globalConcurrency: number | undefined
+  readonly rateLimit: { readonly max: number; readonly perMs: number; readonly key?: (payload: unknown) => string } | undefined
   run(payload: unknown, ctx: JobContext): unknown
 }
 
@@ -41,6 +42,10 @@ function checkJob(value: unknown, source: string): LoadedJob {
     throw new Error(`${source}: job name must be 1-128 characters of letters, digits, '.', '_', ':' and '-'`)
   }
   if (typeof job.run !== 'function') throw new Error(`${source}: job "${job.name}" has no run function`)
+  const rate = job.rateLimit
+  if (rate !== undefined && (!Number.isInteger(rate.max) || rate.max < 1 || !Number.isInteger(rate.perMs) || rate.perMs < 1 || (rate.key !== undefined && typeof rate.key !== 'function'))) {
+    throw new Error(`${source}: job "${job.name}": rateLimit wants { max: whole number ≥ 1, perMs: whole number ≥ 1, key?: (payload) => string }`)
+  }
   for (const field of ['concurrency', 'globalConcurrency'] as const) {
     const value = job[field]
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new Error(`${source}: job "${job.name}": ${field} must be a whole number of at least 1`)

@@ -16,6 +16,7 @@ export interface HandlerInfo {
   readonly timeoutMs: number | undefined
   readonly concurrency: number | undefined
   readonly globalConcurrency: number | undefined
+  readonly rateLimit: RateLimitInfo | undefined
   readonly hasSchema: boolean
 }
 
@@ -31,7 +32,15 @@ export type ThreadTask =
       readonly timeoutMs: number
     }
 
-export type ValidateOutcome = { readonly ok: true } | { readonly ok: false; readonly message: string }
+/** A handler's rate limit as the leader needs it; `keyed`: the key comes from the payload. */
+export interface RateLimitInfo {
+  readonly max: number
+  readonly perMs: number
+  readonly keyed: boolean
+}
+
+/** A payload checked; `rateKey` when the handler derives one from it. */
+export type ValidateOutcome = { readonly ok: true; readonly rateKey?: string } | { readonly ok: false; readonly message: string }
 
 export type RunOutcome = { readonly ok: true; readonly result: string } | { readonly ok: false; readonly error: JobError }
 

@@ -49,6 +49,7 @@ async function describe(bundle: string, source: string): Promise<HandlerInfo> {
     timeoutMs: job.timeoutMs,
     concurrency: job.concurrency,
     globalConcurrency: job.globalConcurrency,
+    rateLimit: job.rateLimit ? { max: job.rateLimit.max, perMs: job.rateLimit.perMs, keyed: job.rateLimit.key !== undefined } : undefined,
     hasSchema: job.schema !== undefined,
   }
 }
@@ -57,7 +58,14 @@ async function validateAll(job: LoadedJob, payloads: readonly string[]): Promise
   return Promise.all(
     payloads.map(async (text) => {
       const checked = await validate(job, superjson.parse(text))
-      return checked.ok ? { ok: true as const } : checked
+      if (!checked.ok) return checked
+      const key = job.rateLimit?.key
+      if (!key) return { ok: true as const }
+      try {
+        return { ok: true as const, rateKey: String(key(checked.value)).slice(0, 256) }
+      } catch (err) {
+        return { ok: false as const, message: `${job.name}: rateLimit.key failed on this payload: ${err instanceof Error ? err.message : String(err)}` }
+      }
     }),
   )
 }

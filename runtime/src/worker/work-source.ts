@@ -18,10 +18,18 @@ export interface WorkSource {
   report(outcomes: readonly Outcome[]): Promise<boolean[]>
   progress(updates: readonly { job: LeaseRef; progress: number }[]): Promise<void>
   release(): Promise<void>
+  /**
+   * For a source that is not polled: whether queued work is there that a lease left behind (a
+   * rate window or a limit across peers held it back), so the worker asks again a little later.
+   */
+  hasReady?(): boolean
 }
 
-/** Most leased at once across all workers, by job name (handlers' globalConcurrency). */
-export type LeaseLimits = Readonly<Record<string, number>>
+/** What the handlers ask of leases across all workers, by job name: globalConcurrency and rateLimit. */
+export interface LeaseLimits {
+  readonly concurrency?: Readonly<Record<string, number>>
+  readonly rates?: Readonly<Record<string, { readonly max: number; readonly perMs: number }>>
+}
 
 export type Outcome = { readonly job: LeaseRef; readonly result: string } | { readonly job: LeaseRef; readonly error: JobError }
 
@@ -30,6 +38,7 @@ export const DEFAULT_LEASE_MS = 6_000
 export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs = DEFAULT_LEASE_MS): WorkSource {
   const accepted = (result: ApplyResult | undefined) => result?.type === 'fenced' && result.accepted
   return {
+    hasReady: () => group.state.hasReady(),
     async lease(count, exclude, _running, outcomes = [], limits = {}) {
       const reports = outcomeCommands(worker, outcomes)
       // Nothing to lease: say so without writing a lease to the log.
@@ -64,7 +73,10 @@ export function outcomeCommands(worker: string, outcomes: readonly Outcome[]): C
   return outcomes.map((o) => ('error' in o ? { type: 'fail', worker, job: o.job, error: o.error } : { type: 'complete', worker, job: o.job, result: o.result }))
 }
 
-/** Only a non-empty `limits` goes into the log entry. */
-export function limitsOf(limits: LeaseLimits | undefined): { limits?: LeaseLimits } {
-  return limits && Object.keys(limits).length > 0 ? { limits } : {}
+/** The limits as a lease command (and request) carries them: only those that are set. */
+export function limitsOf(limits: LeaseLimits | undefined): Pick<Extract<Command, { type: 'lease' }>, 'limits' | 'rates'> {
+  const nonEmpty = <T extends object>(o: T | undefined) => (o && Object.keys(o).length > 0 ? o : undefined)
+  const concurrency = nonEmpty(limits?.concurrency)
+  const rates = nonEmpty(limits?.rates)
+  return { ...(concurrency ? { limits: concurrency } : {}), ...(rates ? { rates } : {}) }
 }
