@@ -34,7 +34,7 @@ import { Executor } from './worker/executor.js'
 import { HandlerPool } from './worker/pool.js'
 import { remoteWorkSource } from './worker/remote-work-source.js'
 import { routedWorkSource } from './worker/routed-work-source.js'
-import { localWorkSource, type WorkSource } from './worker/work-source.js'
+import { DEFAULT_LEASE_MS, localWorkSource, type WorkSource } from './worker/work-source.js'
 import { RUNTIME_VERSION } from './version.js'
 import { fsyncObserver } from './fs/durable-file.js'
 import type { HttpHost, HttpListener } from './http/index.js'
@@ -385,7 +385,7 @@ export class Peer {
     const { group, link, workerId, pool, queue } = this.parts
     const capacity = pool.threads
     const remote = link ? remoteWorkSource(link, workerId, () => capacity) : undefined
-    const local = group ? localWorkSource(group, workerId) : undefined
+    const local = group ? localWorkSource(group, workerId, DEFAULT_LEASE_MS, queue.limits.maxQueuedJobs) : undefined
     const source: WorkSource = local && remote ? routedWorkSource(group!, local, remote) : (local ?? remote)!
     this.executor = new Executor({
       pool,
@@ -393,6 +393,7 @@ export class Peer {
       catalog: () => this.catalog,
       capacity,
       maxResultBytes: queue.limits.maxResultBytes,
+      maxPayloadBytes: queue.limits.maxPayloadBytes,
       onError,
       poll: remote !== undefined,
     })

@@ -57,6 +57,26 @@ export interface EnqueueItem<J extends JobLike = UntypedJob> {
   readonly options?: EnqueueOptions
 }
 
+/** A job of a flow: its children run first; it runs once they all completed. */
+export interface FlowNode<J extends JobLike = UntypedJob> {
+  readonly job: NameOf<J> | J
+  readonly payload: PayloadOf<J>
+  readonly options?: EnqueueOptions & {
+    /** If this job fails for good (or is cancelled), its parent fails too. */
+    readonly failParentOnFailure?: boolean
+    /** If this job fails for good, its parent runs anyway (its ctx.children() shows the failure). */
+    readonly ignoreDependencyOnFailure?: boolean
+  }
+  // Children may be jobs of any kind.
+  readonly children?: readonly FlowNode<JobLike>[]
+}
+
+/** The handles of a flow's jobs, in its shape. */
+export interface FlowJob<Result = unknown> {
+  readonly job: Job<Result>
+  readonly children: readonly FlowJob[]
+}
+
 const FINAL = new Set(['completed', 'dead', 'cancelled'])
 
 export class Job<Result = unknown> {
@@ -121,6 +141,48 @@ export class Queue {
     if (view && FINAL.has(view.state)) return settle<ResultOf<J>>(view)
     // Not finished within the first wait: keep waiting as result() does.
     return handle.result({ timeoutMs: timeoutMs === undefined ? undefined : Math.max(1, timeoutMs - (Date.now() - started)) })
+  }
+
+  /**
+   * Submits a tree of jobs in one atomic step: every job or none is stored. A parent runs once
+   * all its children completed, and reads them with ctx.children(); a child's failure leaves the
+   * parent waiting (re-drive the child), fails it (failParentOnFailure), or is ignored
+   * (ignoreDependencyOnFailure).
+   */
+  async enqueueFlow<J extends JobLike = UntypedJob>(flow: FlowNode<J>): Promise<FlowJob<ResultOf<J>>> {
+    type Placed = { node: FlowNode<JobLike>; id: string; parentId: string | undefined; children: Placed[] }
+    const place = (node: FlowNode<JobLike>, parentId: string | undefined): Placed => {
+      const id = globalThis.crypto.randomUUID()
+      return { node, id, parentId, children: (node.children ?? []).map((child) => place(child, id)) }
+    }
+    const root = place(flow as unknown as FlowNode<JobLike>, undefined)
+    const all: Placed[] = []
+    const walk = (p: Placed) => {
+      all.push(p)
+      p.children.forEach(walk)
+    }
+    walk(root)
+    const specs = await Promise.all(
+      all.map(async (p, i) => {
+        const { failParentOnFailure, ignoreDependencyOnFailure, ...options } = p.node.options ?? {}
+        const name = typeof p.node.job === 'string' ? p.node.job : (p.node.job as JobLike).name
+        if (typeof p.node.job !== 'string') await validateLocally(p.node.job as JobLike, p.node.payload as never, i)
+        const onChildFailure = failParentOnFailure ? ('fail-parent' as const) : ignoreDependencyOnFailure ? ('ignore' as const) : undefined
+        return {
+          id: p.id,
+          name,
+          payload: superjson.stringify(p.node.payload),
+          options,
+          ...(p.parentId === undefined ? {} : { parentId: p.parentId }),
+          ...(p.children.length > 0 ? { childIds: p.children.map((c) => c.id) } : {}),
+          ...(onChildFailure ? { onChildFailure } : {}),
+        }
+      }),
+    )
+    const outcomes = await this.client.enqueue(specs, { atomic: true })
+    const handles = new Map(outcomes.map((outcome, i) => [all[i]!.id, assertEnqueued(outcome)]))
+    const build = (p: Placed): FlowJob => ({ job: new Job(p.id, handles.get(p.id)!.created, this.client), children: p.children.map(build) })
+    return build(root) as FlowJob<ResultOf<J>>
   }
 
   /** Submits many jobs in one request (one commit); all are checked before any is stored. */

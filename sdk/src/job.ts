@@ -30,6 +30,30 @@ export interface JobContext {
   /** Reports progress in percent (0-100); the latest value is stored with the job. */
   progress(percent: number): void
   readonly log: JobLogger
+  /** In a flow's parent: how each child ended, with its result (in the order they were given). */
+  children<Result = unknown>(): ChildResult<Result>[]
+  /**
+   * Starts a follow-up job once this run's result is accepted (not before: a retried attempt
+   * does not start it twice). Returns the id the job will have.
+   */
+  enqueue(job: string, payload: unknown, options?: FollowUpOptions): string
+}
+
+export interface ChildResult<Result = unknown> {
+  readonly id: string
+  readonly name: string
+  readonly state: 'completed' | 'dead' | 'cancelled' | string
+  /** The child's result when it completed. */
+  readonly result: Result | undefined
+  readonly error: { readonly name: string; readonly message: string } | null
+}
+
+/** What a follow-up job may set; the rest comes from its handler's definition where this peer has it. */
+export interface FollowUpOptions {
+  readonly priority?: number
+  readonly delayMs?: number
+  readonly maxAttempts?: number
+  readonly timeoutMs?: number
 }
 
 interface JobFields<Name extends string> {

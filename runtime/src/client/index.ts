@@ -20,7 +20,7 @@ import type { JobView } from '../service/job-view.js'
 import type { PauseState } from '../queue/pauses.js'
 import type { ScheduleView } from '../service/queue-service.js'
 import type { JobEvent } from '../service/event-log.js'
-import type { JobState } from '../queue/job.js'
+import type { ChildFailurePolicy, JobState } from '../queue/job.js'
 
 export type { EnqueueOutcome, EnqueueOptions, JobEvent, JobView, PauseState, PeerStatus, QueueConfig, ScheduleView }
 
@@ -36,7 +36,7 @@ export interface ScheduleRequest {
   readonly job: { readonly name: string; readonly payload: string; readonly options?: Omit<EnqueueOptions, 'delayMs' | 'idempotencyKey'> }
 }
 export { PeerqueueError, isPeerqueueError, type ErrorCode } from '../errors.js'
-export type { JobState, JobError, Backoff } from '../queue/job.js'
+export type { JobState, JobError, Backoff, ChildFailurePolicy } from '../queue/job.js'
 export { describeSchemaIssues } from '../worker/schema-issues.js'
 
 /** A client talks to the leader, and perhaps a bootstrap peer: a handful of connections. */
@@ -68,6 +68,11 @@ export interface JobSpec {
   /** superjson text of the payload. */
   readonly payload: string
   readonly options?: EnqueueOptions
+  /** In a flow: the parent that waits for this job (in the same request). */
+  readonly parentId?: string
+  /** In a flow: the jobs this one waits for (in the same request). */
+  readonly childIds?: readonly string[]
+  readonly onChildFailure?: ChildFailurePolicy
 }
 
 export class QueueClient {
@@ -104,9 +109,9 @@ export class QueueClient {
   }
 
   /** Resolves once every job is stored by a majority of the trusted peers; retried across leader changes. */
-  enqueue(jobs: readonly JobSpec[]): Promise<EnqueueOutcome[]> {
+  enqueue(jobs: readonly JobSpec[], options: { atomic?: boolean } = {}): Promise<EnqueueOutcome[]> {
     const withIds = jobs.map((job) => ({ ...job, id: job.id ?? randomUUID() }))
-    return this.link.call('enqueue', { jobs: withIds }, this.retryMs) as Promise<EnqueueOutcome[]>
+    return this.link.call('enqueue', { jobs: withIds, ...(options.atomic ? { atomic: true } : {}) }, this.retryMs) as Promise<EnqueueOutcome[]>
   }
 
   /**

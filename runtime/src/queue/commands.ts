@@ -1,10 +1,11 @@
 // Every change to queue state is one of these commands inside a log entry. The leader decides
 // everything non-deterministic (ids, time) before proposing, so applying is a pure function.
-import type { JobError, JobState, NewJob } from './job.js'
+import type { ChildOutcome, JobError, JobState, NewJob } from './job.js'
 import type { ScheduleSpec } from './schedules.js'
 
 export type Command =
-  | { readonly type: 'enqueue'; readonly jobs: readonly NewJob[]; readonly maxQueuedJobs: number }
+  /** `atomic`: all the jobs or none (a flow), when the queue has room for only some. */
+  | { readonly type: 'enqueue'; readonly jobs: readonly NewJob[]; readonly maxQueuedJobs: number; readonly atomic?: boolean }
   /** Lease up to `count` ready jobs, best first, to one worker, passing over job names it cannot take now. */
   | {
       readonly type: 'lease'
@@ -18,7 +19,8 @@ export type Command =
       readonly rates?: Readonly<Record<string, { readonly max: number; readonly perMs: number }>>
     }
   | { readonly type: 'renew'; readonly worker: string; readonly jobs: readonly LeaseRef[]; readonly leaseMs: number }
-  | { readonly type: 'complete'; readonly worker: string; readonly job: LeaseRef; readonly result: string }
+  /** `enqueue`: follow-up jobs the handler started (ctx.enqueue), stored only if this result is accepted. */
+  | { readonly type: 'complete'; readonly worker: string; readonly job: LeaseRef; readonly result: string; readonly enqueue?: readonly NewJob[]; readonly maxQueuedJobs?: number }
   | { readonly type: 'fail'; readonly worker: string; readonly job: LeaseRef; readonly error: JobError }
   | { readonly type: 'progress'; readonly worker: string; readonly job: LeaseRef; readonly progress: number }
   /** Hands back every lease a worker holds, as if they expired now (a worker that left or restarted). */
@@ -53,6 +55,8 @@ export interface GrantedLease {
   readonly attempt: number
   readonly timeoutMs: number
   readonly expiresAt: number
+  /** A flow's parent: how its children ended. */
+  readonly children?: readonly ChildOutcome[]
 }
 
 export type EnqueueOutcome =

@@ -1,6 +1,6 @@
 // The job record the replicated state machine keeps, and the options a submitter may set.
 
-export const JOB_STATES = ['delayed', 'queued', 'leased', 'retry-wait', 'completed', 'dead', 'cancelled'] as const
+export const JOB_STATES = ['waiting-children', 'delayed', 'queued', 'leased', 'retry-wait', 'completed', 'dead', 'cancelled'] as const
 export type JobState = (typeof JOB_STATES)[number]
 
 export const FINAL_STATES: ReadonlySet<JobState> = new Set(['completed', 'dead', 'cancelled'])
@@ -40,6 +40,25 @@ export interface NewJob {
   readonly delayMs: number
   /** The key of the handler's rate limit, derived from the payload at enqueue (absent: one window per job name). */
   readonly rateKey?: string
+  /** In a flow: the job that runs once this one (and its siblings) finished. */
+  readonly parentId?: string
+  /** In a flow: the jobs this one waits for; it starts in `waiting-children`. */
+  readonly childIds?: readonly string[]
+  /** What this job's failure (dead or cancelled) does to its parent; `wait` by default. */
+  readonly onChildFailure?: ChildFailurePolicy
+}
+
+/** `fail-parent`: the parent is dead too. `ignore`: it counts as done. `wait`: the parent waits (re-drive the child). */
+export type ChildFailurePolicy = 'fail-parent' | 'ignore' | 'wait'
+
+/** A finished child as its parent's handler reads it (`ctx.children()`). */
+export interface ChildOutcome {
+  readonly id: string
+  readonly name: string
+  readonly state: JobState
+  /** superjson text of its result, once completed. */
+  readonly result: string | null
+  readonly error: JobError | null
 }
 
 export interface JobRecord extends Omit<NewJob, 'delayMs'> {
@@ -58,6 +77,8 @@ export interface JobRecord extends Omit<NewJob, 'delayMs'> {
   error: JobError | undefined
   updatedAt: number
   finishedAt: number | undefined
+  /** Of `childIds`, those whose outcome counted (completed, or failed under `ignore`). */
+  childrenDone?: string[]
 }
 
 /** What a client may set per job; unset fields come from the handler's definition. */

@@ -254,4 +254,46 @@ describe('queue state machine', () => {
     // The window slides: a start at 1,000 no longer counts at 2,000.
     expect(leasedIds(apply(rated('w2'), 2000))).toEqual(['c', 'e'])
   })
+
+  it('runs a flow parent once after its last child completed, and hands it the children', () => {
+    const { sm, apply } = machine()
+    apply(enqueue(job('p', { name: 'merge', childIds: ['c1', 'c2'] }), job('c1', { parentId: 'p' }), job('c2', { parentId: 'p' })))
+    expect(sm.get('p')!.state).toBe('waiting-children')
+    expect(leasedIds(apply(lease(5)))).toEqual(['c1', 'c2'])
+    apply({ type: 'complete', worker: 'w1', job: { jobId: 'c1', attempt: 1 }, result: '{"json":1}' })
+    expect(sm.get('p')!.state).toBe('waiting-children')
+    apply({ type: 'complete', worker: 'w1', job: { jobId: 'c2', attempt: 1 }, result: '{"json":2}' })
+    const granted = apply(lease(5))
+    expect(granted.type === 'lease' && granted.leases[0]).toMatchObject({ jobId: 'p', children: [{ id: 'c1', state: 'completed', result: '{"json":1}' }, { id: 'c2', state: 'completed', result: '{"json":2}' }] })
+  })
+
+  it('follows each child\'s failure policy: fail the parent, ignore, or wait for a re-drive', () => {
+    const { sm, apply } = machine()
+    const dies = (id: string, parentId: string, onChildFailure?: 'fail-parent' | 'ignore') =>
+      job(id, { parentId, retry: { maxAttempts: 1, backoff: { type: 'fixed', delayMs: 0 } }, ...(onChildFailure ? { onChildFailure } : {}) })
+    apply(enqueue(job('p1', { childIds: ['a'] }), dies('a', 'p1', 'fail-parent'), job('p2', { childIds: ['b'] }), dies('b', 'p2', 'ignore'), job('p3', { childIds: ['c'] }), dies('c', 'p3')))
+    expect(leasedIds(apply(lease(3)))).toEqual(['a', 'b', 'c'])
+    for (const id of ['a', 'b', 'c']) apply({ type: 'fail', worker: 'w1', job: { jobId: id, attempt: 1 }, error: { name: 'E', message: 'no', retryable: false } })
+    expect(sm.get('p1')).toMatchObject({ state: 'dead', error: { name: 'ChildFailed' } })
+    expect(sm.get('p2')!.state).toBe('queued')
+    expect(sm.get('p3')!.state).toBe('waiting-children')
+    apply({ type: 'redrive', jobIds: ['c'] })
+    expect(leasedIds(apply(lease(5)))).toEqual(['p2', 'c'])
+    apply({ type: 'complete', worker: 'w1', job: { jobId: 'c', attempt: 1 }, result: '{"json":3}' })
+    expect(sm.get('p3')!.state).toBe('queued')
+  })
+
+  it('stores a flow whole or not at all, and follow-ups only with an accepted result', () => {
+    const { sm, apply } = machine()
+    apply({ type: 'enqueue', jobs: [job('x1'), job('x2')], maxQueuedJobs: 3 })
+    const flow = apply({ type: 'enqueue', jobs: [job('p', { childIds: ['c'] }), job('c', { parentId: 'p' })], maxQueuedJobs: 3, atomic: true })
+    expect(flow.type === 'enqueue' && flow.outcomes.every((o) => !o.ok)).toBe(true)
+    expect(sm.get('p')).toBeUndefined()
+    apply(lease(1))
+    const stale = apply({ type: 'complete', worker: 'w1', job: { jobId: 'x1', attempt: 9 }, result: '{"json":0}', enqueue: [job('next1')] })
+    expect(stale).toEqual({ type: 'fenced', accepted: false })
+    expect(sm.get('next1')).toBeUndefined()
+    apply({ type: 'complete', worker: 'w1', job: { jobId: 'x1', attempt: 1 }, result: '{"json":0}', enqueue: [job('next1')] })
+    expect(sm.get('next1')!.state).toBe('queued')
+  })
 })

@@ -6,6 +6,7 @@ import { backoffDelay } from './backoff.js'
 import type { ApplyResult, Command, EnqueueOutcome, Entry, GrantedLease, LeaseRef } from './commands.js'
 import { Heap } from './heap.js'
 import { Pauses, type PauseState } from './pauses.js'
+import { JOB_STATES, type ChildOutcome } from './job.js'
 import { nextDue, scheduledJobId, type ScheduleRecord } from './schedules.js'
 import { FINAL_STATES, type JobError, type JobRecord, type JobState, type NewJob } from './job.js'
 
@@ -102,13 +103,12 @@ export class QueueStateMachine {
   }
 
   countByState(): Record<JobState, number> {
-    const states: JobState[] = ['delayed', 'queued', 'leased', 'retry-wait', 'completed', 'dead', 'cancelled']
-    return Object.fromEntries(states.map((s) => [s, this.counts.get(s) ?? 0])) as Record<JobState, number>
+    return Object.fromEntries(JOB_STATES.map((s) => [s, this.counts.get(s) ?? 0])) as Record<JobState, number>
   }
 
   activeCount(): number {
     const c = this.countByState()
-    return c.delayed + c.queued + c.leased + c['retry-wait']
+    return c['waiting-children'] + c.delayed + c.queued + c.leased + c['retry-wait']
   }
 
   /** Earliest time at which `advance` would change something, or undefined. */
@@ -182,8 +182,14 @@ export class QueueStateMachine {
 
   private applyCommand(command: Command, time: number): ApplyResult {
     switch (command.type) {
-      case 'enqueue':
+      case 'enqueue': {
+        const fresh = command.jobs.filter((job) => !this.jobs.has(job.id)).length
+        if (command.atomic && fresh > 0 && this.activeCount() + fresh > command.maxQueuedJobs) {
+          const message = `the queue has room for ${Math.max(0, command.maxQueuedJobs - this.activeCount())} more unfinished jobs, not the ${fresh} of this flow`
+          return { type: 'enqueue', outcomes: command.jobs.map(() => ({ ok: false, code: 'E_QUEUE_FULL', message })) }
+        }
         return { type: 'enqueue', outcomes: command.jobs.map((job) => this.enqueue(job, time, command.maxQueuedJobs)) }
+      }
       case 'lease':
         return { type: 'lease', leases: this.lease(command, time) }
       case 'renew':
@@ -193,6 +199,8 @@ export class QueueStateMachine {
           job.result = command.result
           job.progress = job.progress === undefined ? undefined : 100
           this.transition(job, 'completed', time)
+          // Follow-ups exist only because this result was accepted: a retried attempt cannot start them twice.
+          for (const next of command.enqueue ?? []) this.enqueue(next, time, command.maxQueuedJobs ?? Number.MAX_SAFE_INTEGER)
         })
       case 'fail':
         return this.fenced(command.worker, command.job, time, (job) => this.failAttempt(job, command.error, time))
@@ -244,6 +252,7 @@ export class QueueStateMachine {
       return { ok: false, code: 'E_QUEUE_FULL', message: `the queue holds ${maxQueuedJobs} unfinished jobs, its limit` }
     }
     const delayed = spec.delayMs > 0
+    const waits = (spec.childIds?.length ?? 0) > 0
     const job: JobRecord = {
       id: spec.id,
       name: spec.name,
@@ -251,11 +260,14 @@ export class QueueStateMachine {
       priority: spec.priority,
       idempotencyKey: spec.idempotencyKey,
       ...(spec.rateKey === undefined ? {} : { rateKey: spec.rateKey }),
+      ...(spec.parentId === undefined ? {} : { parentId: spec.parentId }),
+      ...(spec.onChildFailure === undefined ? {} : { onChildFailure: spec.onChildFailure }),
+      ...(waits ? { childIds: [...spec.childIds!], childrenDone: [] } : {}),
       retry: spec.retry,
       timeoutMs: spec.timeoutMs,
       seq: this.nextSeq++,
       enqueuedAt: time,
-      state: delayed ? 'delayed' : 'queued',
+      state: waits ? 'waiting-children' : delayed ? 'delayed' : 'queued',
       attempt: 0,
       runAt: time + spec.delayMs,
       lease: undefined,
@@ -303,10 +315,38 @@ export class QueueStateMachine {
       job.worker = command.worker
       job.error = undefined
       this.transition(job, 'leased', time)
-      granted.push({ jobId: job.id, name: job.name, payload: job.payload, attempt: job.attempt, timeoutMs: job.timeoutMs, expiresAt })
+      granted.push({ jobId: job.id, name: job.name, payload: job.payload, attempt: job.attempt, timeoutMs: job.timeoutMs, expiresAt, ...this.childrenOf(job) })
     }
     for (const entry of passedOver) this.ready.push(entry)
     return granted
+  }
+
+  /** A flow parent's children as its handler reads them. */
+  childrenOf(job: JobRecord): { children?: ChildOutcome[] } {
+    if (!job.childIds) return {}
+    return {
+      children: job.childIds.map((id) => {
+        const child = this.jobs.get(id)
+        return { id, name: child?.name ?? '', state: child?.state ?? 'cancelled', result: child?.result ?? null, error: child?.error ?? null }
+      }),
+    }
+  }
+
+  /** A child ended: its parent may now run, or fail with it. */
+  private settleParent(child: JobRecord, time: number): void {
+    const parent = child.parentId === undefined ? undefined : this.jobs.get(child.parentId)
+    if (!parent || parent.state !== 'waiting-children' || !parent.childIds) return
+    const done = parent.childrenDone ?? []
+    if (done.includes(child.id)) return
+    const policy = child.onChildFailure ?? 'wait'
+    if (child.state === 'completed' || policy === 'ignore') {
+      done.push(child.id)
+      parent.childrenDone = done
+      if (done.length >= parent.childIds.length) this.transition(parent, parent.runAt > time ? 'delayed' : 'queued', time)
+    } else if (policy === 'fail-parent') {
+      parent.error = { name: 'ChildFailed', message: `child ${child.id} ("${child.name}") ended ${child.state}${child.error ? `: ${child.error.message}` : ''}`, retryable: false }
+      this.transition(parent, 'dead', time)
+    }
   }
 
   /** Counts a lease start against the job's rate window; false when the window is full. */
@@ -441,6 +481,7 @@ export class QueueStateMachine {
     this.versions.set(job.id, this.version(job.id) + 1)
     this.index(job)
     this.notify(job, previous)
+    if (FINAL_STATES.has(state)) this.settleParent(job, time)
   }
 
   private unindexLease(worker: string, jobId: string): void {
@@ -462,10 +503,18 @@ export class QueueStateMachine {
   }
 
   private forgetOldFinished(): void {
-    while (this.finished.length - this.finishedHead > this.finishedRetention) {
+    // A child whose parent has not finished is kept for the parent's ctx.children(): it goes to the back.
+    let kept = 0
+    while (this.finished.length - this.finishedHead > this.finishedRetention && kept <= this.finished.length - this.finishedHead) {
       const id = this.finished[this.finishedHead++]!
       const job = this.jobs.get(id)
       if (!job || !FINAL_STATES.has(job.state)) continue
+      const parent = job.parentId === undefined ? undefined : this.jobs.get(job.parentId)
+      if (parent && !FINAL_STATES.has(parent.state)) {
+        this.finished.push(id)
+        kept++
+        continue
+      }
       this.jobs.delete(id)
       this.versions.delete(id)
       this.counts.set(job.state, (this.counts.get(job.state) ?? 0) - 1)

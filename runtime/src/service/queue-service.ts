@@ -115,12 +115,19 @@ export class QueueService {
   }
 
   private async enqueue(request: EnqueueRequest): Promise<EnqueueOutcome[]> {
+    checkFlow(request)
     const rateKeys = await this.validatePayloads(request)
-    const jobs = request.jobs.map((job, i) => ({ ...this.newJob(job, i, request.jobs.length), ...(rateKeys.has(i) ? { rateKey: rateKeys.get(i)! } : {}) }))
+    const jobs = request.jobs.map((job, i) => ({
+      ...this.newJob(job, i, request.jobs.length),
+      ...(rateKeys.has(i) ? { rateKey: rateKeys.get(i)! } : {}),
+      ...(job.parentId === undefined ? {} : { parentId: job.parentId }),
+      ...(job.childIds === undefined ? {} : { childIds: job.childIds }),
+      ...(job.onChildFailure === undefined ? {} : { onChildFailure: job.onChildFailure }),
+    }))
     const waiting = this.options.work.claimWaiting()
     let results: readonly (ApplyResult | undefined)[]
     try {
-      results = await this.options.group.propose([{ type: 'enqueue', jobs, maxQueuedJobs: this.options.queue.limits.maxQueuedJobs }, ...waiting.commands])
+      results = await this.options.group.propose([{ type: 'enqueue', jobs, maxQueuedJobs: this.options.queue.limits.maxQueuedJobs, ...(request.atomic ? { atomic: true } : {}) }, ...waiting.commands])
     } catch (err) {
       waiting.release()
       throw err
@@ -256,5 +263,25 @@ function scheduleView(s: ScheduleState): ScheduleView {
     limit: s.spec.limit ?? null,
     endAt: s.spec.endAt ?? null,
     lastJobId: s.lastJobId ?? null,
+  }
+}
+
+/** A flow's links must stay inside the request: every parent and child named is in it, and they agree. */
+function checkFlow(request: EnqueueRequest): void {
+  const byId = new Map(request.jobs.filter((j) => j.id !== undefined).map((j) => [j.id!, j]))
+  for (const job of request.jobs) {
+    if ((job.parentId !== undefined || job.childIds !== undefined) && job.id === undefined) throw new PeerqueueError('E_USAGE', `a job in a flow needs its id ("${job.name}")`)
+    if (job.parentId !== undefined && !byId.get(job.parentId)?.childIds?.includes(job.id!)) {
+      throw new PeerqueueError('E_USAGE', `job ${job.id}: its parent ${job.parentId} is not in this request, or does not list it as a child`)
+    }
+    for (const child of job.childIds ?? []) {
+      if (byId.get(child)?.parentId !== job.id) throw new PeerqueueError('E_USAGE', `job ${job.id}: its child ${child} is not in this request, or names another parent`)
+    }
+    // A job that is its own ancestor would wait for ever.
+    const seen = new Set<string>()
+    for (let parent = job.parentId; parent !== undefined; parent = byId.get(parent)?.parentId) {
+      if (seen.has(parent) || parent === job.id) throw new PeerqueueError('E_USAGE', `job ${job.id}: the flow's links form a cycle`)
+      seen.add(parent)
+    }
   }
 }

@@ -3,7 +3,7 @@ import { JOB_STATES } from '../queue/job.js'
 import { z } from 'zod'
 import { PeerqueueError } from '../errors.js'
 
-const backoff = z.discriminatedUnion('type', [
+export const backoffShape = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('fixed'), delayMs: z.int().min(0).max(86_400_000) }),
   z.strictObject({ type: z.literal('exponential'), baseMs: z.int().min(0).max(86_400_000), maxMs: z.int().min(0).max(86_400_000) }),
 ])
@@ -13,15 +13,31 @@ export const enqueueOptionsSchema = z.strictObject({
   delayMs: z.int().min(0).max(365 * 86_400_000).optional(),
   idempotencyKey: z.string().min(1).max(512).optional(),
   maxAttempts: z.int().min(1).max(1000).optional(),
-  backoff: backoff.optional(),
+  backoff: backoffShape.optional(),
   timeoutMs: z.int().min(1).max(86_400_000).optional(),
 })
 
+const jobId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'a job id is 8-64 characters of A-Z, a-z, 0-9, _ and -')
+
 export const enqueueRequest = z.strictObject({
   jobs: z
-    .array(z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'a job id is 8-64 characters of A-Z, a-z, 0-9, _ and -').optional(), name: z.string().min(1).max(128), payload: z.string(), options: enqueueOptionsSchema.default({}) }))
+    .array(
+      z.strictObject({
+        id: jobId.optional(),
+        name: z.string().min(1).max(128),
+        payload: z.string(),
+        options: enqueueOptionsSchema.default({}),
+        /** In a flow: the parent (in the same request) that waits for this job. */
+        parentId: jobId.optional(),
+        /** In a flow: this job's children (in the same request). */
+        childIds: z.array(jobId).min(1).max(1000).optional(),
+        onChildFailure: z.enum(['fail-parent', 'ignore', 'wait']).optional(),
+      }),
+    )
     .min(1)
     .max(10_000),
+  /** All the jobs or none (a flow). */
+  atomic: z.boolean().optional(),
 })
 
 /** One job, and how long to hold the answer for its result: enqueue and wait in one request. */

@@ -1,12 +1,13 @@
 // The leader's answers to workers: leases (held open briefly while the queue is empty, so work
 // reaches idle workers without polling), renewals in batches, and outcomes fenced by lease. A
 // worker may act only under its own peer id, which the Noise handshake proved.
+import { backoffShape } from './requests.js'
 import { z } from 'zod'
 import { limitsOf, type LeaseLimits } from '../worker/work-source.js'
 import { PeerqueueError } from '../errors.js'
 import type { Caller } from '../net/rpc.js'
 import type { ApplyResult, Command, GrantedLease, LeaseRef } from '../queue/commands.js'
-import type { JobError } from '../queue/job.js'
+import type { NewJob, JobError } from '../queue/job.js'
 import type { ConsensusGroup } from '../raft/group.js'
 import type { QueueConfig } from '../registry/schema.js'
 import { DEFAULT_LEASE_MS } from '../worker/work-source.js'
@@ -19,7 +20,18 @@ const leaseRef = z.strictObject({ jobId: z.string().min(1).max(128), attempt: z.
 const worker = z.string().min(1).max(200)
 const errorShape = z.strictObject({ name: z.string().max(200), message: z.string().max(10_000), retryable: z.boolean() })
 
-const outcomeShape = z.union([z.strictObject({ job: leaseRef, result: z.string() }), z.strictObject({ job: leaseRef, error: errorShape })])
+/** A follow-up job as a worker sends it with a result (ctx.enqueue). */
+const followUpShape = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/),
+  name: z.string().min(1).max(128),
+  payload: z.string(),
+  priority: z.int().min(-1_000_000).max(1_000_000),
+  retry: z.strictObject({ maxAttempts: z.int().min(1).max(1000), backoff: backoffShape }),
+  timeoutMs: z.int().min(1).max(86_400_000),
+  delayMs: z.int().min(0).max(365 * 86_400_000),
+}).transform((job) => ({ ...job, idempotencyKey: undefined }))
+
+const outcomeShape = z.union([z.strictObject({ job: leaseRef, result: z.string(), enqueue: z.array(followUpShape).max(100).optional() }), z.strictObject({ job: leaseRef, error: errorShape })])
 
 const requests = {
   'work.lease': z.strictObject({
@@ -168,13 +180,17 @@ export class WorkService {
   }
 
   /** A completion, or a failure; a result over the queue's limit becomes a failure that is not retried. */
-  private outcomeCommand(worker: string, outcome: { job: LeaseRef; result: string } | { job: LeaseRef; error: JobError }): Command {
+  private outcomeCommand(worker: string, outcome: { job: LeaseRef; result: string; enqueue?: readonly NewJob[] } | { job: LeaseRef; error: JobError }): Command {
     if ('error' in outcome) return { type: 'fail', worker, job: outcome.job, error: outcome.error }
-    if (Buffer.byteLength(outcome.result) > this.queue.limits.maxResultBytes) {
-      const error = { name: 'ResultTooLarge', message: `the result is over the queue's limit of ${this.queue.limits.maxResultBytes} bytes`, retryable: false }
+    const { maxResultBytes, maxPayloadBytes, maxQueuedJobs } = this.queue.limits
+    if (Buffer.byteLength(outcome.result) > maxResultBytes) {
+      const error = { name: 'ResultTooLarge', message: `the result is over the queue's limit of ${maxResultBytes} bytes`, retryable: false }
       return { type: 'fail', worker, job: outcome.job, error }
     }
-    return { type: 'complete', worker, job: outcome.job, result: outcome.result }
+    const big = outcome.enqueue?.find((job) => Buffer.byteLength(job.payload) > maxPayloadBytes)
+    if (big) return { type: 'fail', worker, job: outcome.job, error: { name: 'FollowUpTooLarge', message: `ctx.enqueue("${big.name}"): the payload is over the queue's limit of ${maxPayloadBytes} bytes`, retryable: false } }
+    const followUps = outcome.enqueue && outcome.enqueue.length > 0 ? { enqueue: outcome.enqueue, maxQueuedJobs } : {}
+    return { type: 'complete', worker, job: outcome.job, result: outcome.result, ...followUps }
   }
 
   private async lease(request: LeaseRequest, reports: Command[]): Promise<GrantedLease[]> {

@@ -1,10 +1,11 @@
 // The worker loop: asks for as many leases as it has free threads, runs them in the pool,
 // reports each outcome fenced by its lease, renews running leases in one batch, and forwards
 // progress at a bounded rate.
+import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS, type NewJob } from '../queue/job.js'
 import { errorMessage } from '../errors.js'
 import type { GrantedLease, LeaseRef } from '../queue/commands.js'
 import type { Catalog } from './catalog.js'
-import type { RunOutcome } from './messages.js'
+import type { FollowUp, RunOutcome } from './messages.js'
 import type { HandlerPool } from './pool.js'
 import { type LeaseLimits, DEFAULT_LEASE_MS, type Outcome, type WorkSource } from './work-source.js'
 
@@ -19,6 +20,8 @@ export interface ExecutorOptions {
   readonly catalog: () => Catalog
   readonly capacity: number
   readonly maxResultBytes: number
+  /** The queue's limit on a payload, which follow-up jobs (ctx.enqueue) must keep too. */
+  readonly maxPayloadBytes?: number
   readonly leaseMs?: number
   readonly onError?: (err: unknown) => void
   /** Ask again after an empty lease: for a remote leader, which holds the request while the queue is empty. */
@@ -185,12 +188,13 @@ export class Executor {
     const ref = { jobId: lease.jobId, attempt: lease.attempt }
     const info = this.options.catalog().get(lease.name)
     const ran: RunOutcome = info
-      ? await this.options.pool.run({ bundle: info.bundle, jobId: lease.jobId, attempt: lease.attempt, payload: lease.payload, timeoutMs: lease.timeoutMs })
+      ? await this.options.pool.run({ bundle: info.bundle, jobId: lease.jobId, attempt: lease.attempt, payload: lease.payload, timeoutMs: lease.timeoutMs, ...(lease.children ? { children: lease.children } : {}) })
       : { ok: false, error: { name: 'UnknownJob', message: `this worker has no handler for "${lease.name}"`, retryable: true } }
     // On shutdown, the release that follows hands every lease back; reporting would only wait on a leader that may be gone.
     if (this.stopped) return
     const outcome = this.withinLimit(ran)
-    const sent = new Promise<void>((resolve) => this.outbox.push({ outcome: outcome.ok ? { job: ref, result: outcome.result } : { job: ref, error: outcome.error }, sent: resolve }))
+    const followUps = outcome.ok && outcome.enqueue ? { enqueue: outcome.enqueue.map((f) => this.followUpJob(f)) } : {}
+    const sent = new Promise<void>((resolve) => this.outbox.push({ outcome: outcome.ok ? { job: ref, result: outcome.result, ...followUps } : { job: ref, error: outcome.error }, sent: resolve }))
     // The slot is free now. The outcome travels with the next lease request that this opens, or
     // on its own if a request is already out (it may be held at the leader while the queue is empty).
     if (this.pumping) void this.sendReports()
@@ -231,9 +235,29 @@ export class Executor {
   private withinLimit(outcome: RunOutcome): RunOutcome {
     if (!outcome.ok) return outcome
     const bytes = Buffer.byteLength(outcome.result)
-    if (bytes <= this.options.maxResultBytes) return outcome
-    const message = `the result is ${bytes} bytes, over the queue's limit of ${this.options.maxResultBytes} (limits.maxResultBytes)`
-    return { ok: false, error: { name: 'ResultTooLarge', message, retryable: false } }
+    if (bytes > this.options.maxResultBytes) {
+      const message = `the result is ${bytes} bytes, over the queue's limit of ${this.options.maxResultBytes} (limits.maxResultBytes)`
+      return { ok: false, error: { name: 'ResultTooLarge', message, retryable: false } }
+    }
+    const limit = this.options.maxPayloadBytes
+    const big = limit === undefined ? undefined : outcome.enqueue?.find((f) => Buffer.byteLength(f.payload) > limit)
+    if (big) return { ok: false, error: { name: 'FollowUpTooLarge', message: `ctx.enqueue("${big.name}"): the payload is over the queue's limit of ${limit} bytes`, retryable: false } }
+    return outcome
+  }
+
+  /** A follow-up as the log stores it: unset options from its handler's definition where this worker has it. */
+  private followUpJob(f: FollowUp): NewJob {
+    const info = this.options.catalog().get(f.name)
+    return {
+      id: f.id,
+      name: f.name,
+      payload: f.payload,
+      priority: f.options.priority ?? 0,
+      idempotencyKey: undefined,
+      retry: { maxAttempts: f.options.maxAttempts ?? info?.retry?.maxAttempts ?? DEFAULT_RETRY.maxAttempts, backoff: info?.retry?.backoff ?? DEFAULT_RETRY.backoff },
+      timeoutMs: f.options.timeoutMs ?? info?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      delayMs: f.options.delayMs ?? 0,
+    }
   }
 
   /** Renews every lease still held (running, or finished and not yet reported) in one request, and stops the runs whose lease is gone. */

@@ -1,7 +1,7 @@
 // Reads a handler bundle's default export and checks it is a defineJob(...) result. Runs inside
 // handler threads only: user code is never imported into the peer's main thread.
 import type { StandardSchemaV1 } from '@standard-schema/spec'
-import { JOB_BRAND, type HandlerInfo } from './messages.js'
+import { JOB_BRAND, type FollowUp, type HandlerInfo } from './messages.js'
 
 export interface JobContext {
   readonly jobId: string
@@ -9,6 +9,8 @@ export interface JobContext {
   readonly signal: AbortSignal
   progress(percent: number): void
   readonly log: Pick<Console, 'info' | 'warn' | 'error' | 'debug'>
+  children(): { id: string; name: string; state: string; result: unknown; error: { name: string; message: string } | null }[]
+  enqueue(job: string, payload: unknown, options?: FollowUp['options']): string
 }
 
 export interface LoadedJob {

@@ -1,5 +1,5 @@
 // What crosses between the peer's main thread and the handler threads.
-import type { JobError, RetryPolicy } from '../queue/job.js'
+import type { ChildOutcome, JobError, RetryPolicy } from '../queue/job.js'
 
 export const JOB_BRAND = Symbol.for('peerqueue.job')
 export const NON_RETRYABLE_BRAND = Symbol.for('peerqueue.non-retryable')
@@ -30,6 +30,7 @@ export type ThreadTask =
       readonly attempt: number
       readonly payload: string
       readonly timeoutMs: number
+      readonly children?: readonly ChildOutcome[]
     }
 
 /** A handler's rate limit as the leader needs it; `keyed`: the key comes from the payload. */
@@ -42,7 +43,16 @@ export interface RateLimitInfo {
 /** A payload checked; `rateKey` when the handler derives one from it. */
 export type ValidateOutcome = { readonly ok: true; readonly rateKey?: string } | { readonly ok: false; readonly message: string }
 
-export type RunOutcome = { readonly ok: true; readonly result: string } | { readonly ok: false; readonly error: JobError }
+/** A job a handler started with ctx.enqueue: submitted with its result. */
+export interface FollowUp {
+  readonly id: string
+  readonly name: string
+  /** superjson text */
+  readonly payload: string
+  readonly options: { readonly priority?: number; readonly delayMs?: number; readonly maxAttempts?: number; readonly timeoutMs?: number }
+}
+
+export type RunOutcome = { readonly ok: true; readonly result: string; readonly enqueue?: readonly FollowUp[] } | { readonly ok: false; readonly error: JobError }
 
 export interface AbortMessage {
   readonly jobId: string

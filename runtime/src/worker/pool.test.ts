@@ -30,7 +30,7 @@ describe('handler pool (esbuild bundles in Piscina threads)', () => {
     })
 
   it('reads every handler with its options', () => {
-    expect([...catalog.keys()].sort()).toEqual(['big', 'echo', 'exiter', 'fatal', 'flaky', 'gate', 'limited', 'per-customer', 'polite', 'rated', 'slow', 'stubborn'])
+    expect([...catalog.keys()].sort()).toEqual(['big', 'echo', 'exiter', 'fatal', 'flaky', 'gate', 'limited', 'merge', 'part', 'per-customer', 'polite', 'rated', 'slow', 'stubborn'])
     expect(catalog.get('echo')).toMatchObject({ hasSchema: true, source: expect.stringContaining('echo.ts') })
     expect(catalog.get('flaky')).toMatchObject({ retry: { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 50 } } })
     expect(catalog.get('stubborn')).toMatchObject({ timeoutMs: 200 })

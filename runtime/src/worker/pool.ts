@@ -1,6 +1,7 @@
 // The Piscina pool of handler threads. A run ends in one of three ways: the handler returns or
 // throws; it honours ctx.signal after a timeout or cancel; or it ignores the signal and, after a
 // grace period, its thread is terminated. A thread that dies (process.exit) fails only its run.
+import type { ChildOutcome } from '../queue/job.js'
 import { BroadcastChannel } from 'node:worker_threads'
 import { dirname, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,6 +26,7 @@ export interface RunRequest {
   readonly attempt: number
   readonly payload: string
   readonly timeoutMs: number
+  readonly children?: readonly ChildOutcome[]
 }
 
 interface ActiveRun {

@@ -5,7 +5,8 @@ import { BroadcastChannel } from 'node:worker_threads'
 import superjson from 'superjson'
 import { describeSchemaIssues } from './schema-issues.js'
 import { loadJob, type JobContext, type LoadedJob } from './job-module.js'
-import {
+import { randomUUID } from 'node:crypto'
+import { type FollowUp,
   ABORT_CHANNEL,
   NON_RETRYABLE_BRAND,
   PROGRESS_CHANNEL,
@@ -85,8 +86,9 @@ async function run(task: Extract<ThreadTask, { kind: 'run' }>): Promise<RunOutco
   running.set(task.jobId, controller)
   const timer = setTimeout(() => controller.abort(timeoutError(task.timeoutMs)), task.timeoutMs)
   try {
-    const result = await job.run(checked.value, context(task, controller.signal, job.name))
-    return { ok: true, result: superjson.stringify(result) }
+    const followUps: FollowUp[] = []
+    const result = await job.run(checked.value, context(task, controller.signal, job.name, followUps))
+    return { ok: true, result: superjson.stringify(result), ...(followUps.length > 0 ? { enqueue: followUps } : {}) }
   } catch (err) {
     const reason = controller.signal.aborted ? controller.signal.reason : err
     return { ok: false, error: describeError(reason) }
@@ -96,9 +98,20 @@ async function run(task: Extract<ThreadTask, { kind: 'run' }>): Promise<RunOutco
   }
 }
 
-function context(task: Extract<ThreadTask, { kind: 'run' }>, signal: AbortSignal, name: string): JobContext {
+const MAX_FOLLOW_UPS = 100
+
+function context(task: Extract<ThreadTask, { kind: 'run' }>, signal: AbortSignal, name: string, followUps: FollowUp[]): JobContext {
   const prefix = `[${name} ${task.jobId} #${task.attempt}]`
   return {
+    children: () =>
+      (task.children ?? []).map((c) => ({ id: c.id, name: c.name, state: c.state, result: c.result === null ? undefined : superjson.parse(c.result), error: c.error ? { name: c.error.name, message: c.error.message } : null })),
+    enqueue(job: string, payload: unknown, options = {}) {
+      if (typeof job !== 'string' || job.length === 0) throw new TypeError('ctx.enqueue: the job name must be a non-empty string')
+      if (followUps.length >= MAX_FOLLOW_UPS) throw new RangeError(`ctx.enqueue: at most ${MAX_FOLLOW_UPS} follow-up jobs per run`)
+      const id = randomUUID()
+      followUps.push({ id, name: job, payload: superjson.stringify(payload), options })
+      return id
+    },
     jobId: task.jobId,
     attempt: task.attempt,
     signal,

@@ -1,7 +1,7 @@
 // Where a worker gets leases and sends outcomes. On a trusted peer this is its own consensus
 // group; a worker peer elsewhere reaches the leader through the network with the same calls.
 import type { ApplyResult, Command, GrantedLease, LeaseRef } from '../queue/commands.js'
-import type { JobError } from '../queue/job.js'
+import type { JobError, NewJob } from '../queue/job.js'
 import type { ConsensusGroup } from '../raft/group.js'
 
 export interface WorkSource {
@@ -31,16 +31,17 @@ export interface LeaseLimits {
   readonly rates?: Readonly<Record<string, { readonly max: number; readonly perMs: number }>>
 }
 
-export type Outcome = { readonly job: LeaseRef; readonly result: string } | { readonly job: LeaseRef; readonly error: JobError }
+/** A finished run: its result (with the follow-up jobs it started), or its error. */
+export type Outcome = { readonly job: LeaseRef; readonly result: string; readonly enqueue?: readonly NewJob[] } | { readonly job: LeaseRef; readonly error: JobError }
 
 export const DEFAULT_LEASE_MS = 6_000
 
-export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs = DEFAULT_LEASE_MS): WorkSource {
+export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs = DEFAULT_LEASE_MS, maxQueuedJobs?: number): WorkSource {
   const accepted = (result: ApplyResult | undefined) => result?.type === 'fenced' && result.accepted
   return {
     hasReady: () => group.state.hasReady(),
     async lease(count, exclude, _running, outcomes = [], limits = {}) {
-      const reports = outcomeCommands(worker, outcomes)
+      const reports = outcomeCommands(worker, outcomes, maxQueuedJobs)
       // Nothing to lease: say so without writing a lease to the log.
       if (!group.state.hasReady()) {
         if (reports.length > 0) await group.propose(reports)
@@ -57,7 +58,7 @@ export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs =
       return jobs.filter((j) => !renewed.has(j.jobId)).map((j) => j.jobId)
     },
     async report(outcomes) {
-      return (await group.propose(outcomeCommands(worker, outcomes))).map(accepted)
+      return (await group.propose(outcomeCommands(worker, outcomes, maxQueuedJobs))).map(accepted)
     },
     async progress(updates) {
       if (updates.length === 0) return
@@ -69,8 +70,12 @@ export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs =
   }
 }
 
-export function outcomeCommands(worker: string, outcomes: readonly Outcome[]): Command[] {
-  return outcomes.map((o) => ('error' in o ? { type: 'fail', worker, job: o.job, error: o.error } : { type: 'complete', worker, job: o.job, result: o.result }))
+export function outcomeCommands(worker: string, outcomes: readonly Outcome[], maxQueuedJobs?: number): Command[] {
+  return outcomes.map((o) => {
+    if ('error' in o) return { type: 'fail', worker, job: o.job, error: o.error }
+    const followUps = o.enqueue && o.enqueue.length > 0 ? { enqueue: o.enqueue, ...(maxQueuedJobs === undefined ? {} : { maxQueuedJobs }) } : {}
+    return { type: 'complete', worker, job: o.job, result: o.result, ...followUps }
+  })
 }
 
 /** The limits as a lease command (and request) carries them: only those that are set. */
