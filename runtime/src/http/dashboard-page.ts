@@ -32,7 +32,7 @@ const $=s=>document.querySelector(s),esc=t=>String(t??'').replace(/[&<>"]/g,c=>(
 const fromHash=new URLSearchParams(location.hash.slice(1)).get('token');if(fromHash){localStorage.setItem('pq-token',fromHash);history.replaceState(null,'',location.pathname)}
 let token=localStorage.getItem('pq-token')||'';$('#token').value=token;
 $('#save-token').onclick=()=>{token=$('#token').value.trim();localStorage.setItem('pq-token',token);connect();loadJobs()};
-const STATES=['queued','delayed','leased','retry-wait','completed','dead','cancelled'];for(const s of STATES)$('#state').insertAdjacentHTML('beforeend','<option>'+s+'</option>');
+const STATES=['waiting-children','queued','delayed','leased','retry-wait','completed','dead','cancelled'];for(const s of STATES)$('#state').insertAdjacentHTML('beforeend','<option>'+s+'</option>');
 async function api(path,opts={}){const r=await fetch('/v1'+path,{...opts,headers:{'content-type':'application/json',...(token?{authorization:'Bearer '+token}:{})}});const body=await r.json().catch(()=>({}));if(!r.ok)throw new Error((body.error&&body.error.code+': '+body.error.message)||r.statusText);return body}
 const say=t=>{$('#msg').textContent=t};const time=ms=>ms?new Date(ms).toLocaleTimeString():'';
 const rate=[],lat=[];
@@ -58,7 +58,7 @@ async function loadJobs(){try{const p=new URLSearchParams({limit:'200'});if($('#
 const r=await api('/jobs?'+p);$('#jobs tbody').innerHTML=r.jobs.map(jobRow).join('');say(r.jobs.length+' job(s)')}catch(e){say(e.message)}}
 async function showJob(id){try{const j=await api('/jobs/'+encodeURIComponent(id));const rec=(await api('/jobs?limit=1&search='+encodeURIComponent(id))).jobs.find(x=>x.id===id);
 $('#detail').hidden=false;$('#detail-id').textContent=id;
-$('#detail-actions').innerHTML=(['queued','delayed','leased','retry-wait'].includes(j.state)?'<button data-act="cancel">cancel</button> ':'')+(j.state==='dead'?'<button data-act="redrive">retry (re-drive)</button>':'');
+$('#detail-actions').innerHTML=(['waiting-children','queued','delayed','leased','retry-wait'].includes(j.state)?'<button data-act="cancel">cancel</button> ':'')+(j.state==='dead'?'<button data-act="redrive">retry (re-drive)</button>':'');
 $('#detail-body').innerHTML='<table><tr><td>job</td><td>'+esc(j.name)+'</td></tr><tr><td>state</td><td data-detail-state>'+esc(j.state)+'</td></tr><tr><td>attempt</td><td>'+j.attempt+' of '+j.maxAttempts+'</td></tr><tr><td>worker</td><td>'+esc(j.worker||'–')+'</td></tr>'+
 '<tr><td>timeline</td><td>enqueued '+time(j.enqueuedAt)+' · runs at '+time(j.runAt)+' · updated '+time(j.updatedAt)+(j.finishedAt?' · finished '+time(j.finishedAt):'')+'</td></tr></table>'+
 '<h2>payload</h2><pre>'+esc(JSON.stringify(rec?rec.payload:'(not in this peer\\'s copy)',null,2))+'</pre>'+(j.error?'<h2>error</h2><pre class="bad">'+esc(JSON.stringify(j.error,null,2))+'</pre>':'')+(j.result!=null?'<h2>result</h2><pre>'+esc(JSON.stringify(j.result,null,2))+'</pre>':'');

@@ -32,7 +32,7 @@ export function openApiDocument(queue: QueueConfig): object {
             timeoutMs: { type: 'integer', minimum: 1 },
           },
         },
-        Job: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, state: { type: 'string', enum: ['delayed', 'queued', 'leased', 'retry-wait', 'completed', 'dead', 'cancelled'] }, attempt: { type: 'integer' }, result: {}, error: { type: ['object', 'null'] } } },
+        Job: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, state: { type: 'string', enum: ['waiting-children', 'delayed', 'queued', 'leased', 'retry-wait', 'completed', 'dead', 'cancelled'] }, attempt: { type: 'integer' }, result: {}, error: { type: ['object', 'null'] } } },
       },
     },
     paths: {
