@@ -1,4 +1,5 @@
 // The job record the replicated state machine keeps, and the options a submitter may set.
+import type { Retention } from './retention.js'
 
 export const JOB_STATES = ['waiting-children', 'delayed', 'queued', 'leased', 'retry-wait', 'completed', 'dead', 'cancelled'] as const
 export type JobState = (typeof JOB_STATES)[number]
@@ -46,6 +47,9 @@ export interface NewJob {
   readonly childIds?: readonly string[]
   /** What this job's failure (dead or cancelled) does to its parent; `wait` by default. */
   readonly onChildFailure?: ChildFailurePolicy
+  /** When to forget this job once it completed / ended dead (BullMQ's removeOnComplete / removeOnFail). */
+  readonly removeOnComplete?: Retention
+  readonly removeOnFail?: Retention
 }
 
 /** `fail-parent`: the parent is dead too. `ignore`: it counts as done. `wait`: the parent waits (re-drive the child). */
@@ -89,6 +93,10 @@ export interface EnqueueOptions {
   readonly maxAttempts?: number
   readonly backoff?: Backoff
   readonly timeoutMs?: number
+  /** Forget the job once completed: true, keep the newest n of its name, or { age: seconds, count }. */
+  readonly removeOnComplete?: Retention
+  /** The same, once it ended dead. */
+  readonly removeOnFail?: Retention
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {

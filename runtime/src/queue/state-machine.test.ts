@@ -296,4 +296,33 @@ describe('queue state machine', () => {
     apply({ type: 'complete', worker: 'w1', job: { jobId: 'x1', attempt: 1 }, result: '{"json":0}', enqueue: [job('next1')] })
     expect(sm.get('next1')!.state).toBe('queued')
   })
+
+  it('forgets finished jobs as each asks: at once, the newest n of the name, or after an age', () => {
+    const { sm, apply } = machine()
+    const done = (id: string, extra: Partial<NewJob>, time = 1000) => {
+      apply(enqueue(job(id, extra)), time)
+      apply(lease(1), time)
+      apply({ type: 'complete', worker: 'w1', job: { jobId: id, attempt: 1 }, result: '{"json":1}' }, time)
+    }
+    done('now', { removeOnComplete: true })
+    expect(sm.get('now')).toBeUndefined()
+    for (const id of ['k1', 'k2', 'k3']) done(id, { removeOnComplete: 2 })
+    expect(['k1', 'k2', 'k3'].map((id) => sm.get(id) !== undefined)).toEqual([false, true, true])
+    done('aged', { removeOnComplete: { age: 5 } }, 2000)
+    expect(sm.nextDueTime()).toBe(7000)
+    apply({ type: 'advance' }, 6999)
+    expect(sm.get('aged')).toBeDefined()
+    const copy = new QueueStateMachine()
+    copy.restore(sm.snapshot())
+    apply({ type: 'advance' }, 7000)
+    expect(sm.get('aged')).toBeUndefined()
+    copy.apply({ index: 100, time: 7000, command: { type: 'advance' } })
+    expect(copy.get('aged')).toBeUndefined()
+    expect(sm.countByState().completed).toBe(2)
+    // A dead job follows removeOnFail, not removeOnComplete.
+    apply(enqueue(job('bad', { removeOnComplete: true, removeOnFail: { count: 5 }, retry: { maxAttempts: 1, backoff: { type: 'fixed', delayMs: 0 } } })), 8000)
+    apply(lease(1), 8000)
+    apply({ type: 'fail', worker: 'w1', job: { jobId: 'bad', attempt: 1 }, error: { name: 'E', message: 'x', retryable: false } }, 8000)
+    expect(sm.get('bad')!.state).toBe('dead')
+  })
 })

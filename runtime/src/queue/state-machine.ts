@@ -6,6 +6,7 @@ import { backoffDelay } from './backoff.js'
 import type { ApplyResult, Command, EnqueueOutcome, Entry, GrantedLease, LeaseRef } from './commands.js'
 import { Heap } from './heap.js'
 import { Pauses, type PauseState } from './pauses.js'
+import { retentionRule, type RetentionRule } from './retention.js'
 import { JOB_STATES, type ChildOutcome } from './job.js'
 import { nextDue, scheduledJobId, type ScheduleRecord } from './schedules.js'
 import { FINAL_STATES, type JobError, type JobRecord, type JobState, type NewJob } from './job.js'
@@ -58,6 +59,10 @@ export class QueueStateMachine {
   private leasedByName = new Map<string, number>()
   private schedules = new Map<string, ScheduleState>()
   private rateWindows = new Map<string, number[]>()
+  /** Finished jobs kept under a count rule, oldest first, by final state and job name. */
+  private retained = new Map<string, string[]>()
+  /** When finished jobs under an age rule are to be forgotten. */
+  private expiries = newTimedHeap()
   private nextSeq = 1
   appliedIndex = 0
 
@@ -113,7 +118,7 @@ export class QueueStateMachine {
 
   /** Earliest time at which `advance` would change something, or undefined. */
   nextDueTime(): number | undefined {
-    const times = [this.liveTop(this.waiting, ['delayed', 'retry-wait'])?.at, this.liveTop(this.leases, ['leased'])?.at]
+    const times = [this.liveTop(this.waiting, ['delayed', 'retry-wait'])?.at, this.liveTop(this.leases, ['leased'])?.at, this.liveTop(this.expiries, ['completed', 'dead'])?.at]
     for (const schedule of this.schedules.values()) times.push(schedule.nextAt)
     const due = times.filter((t): t is number => t !== undefined)
     return due.length > 0 ? Math.min(...due) : undefined
@@ -166,6 +171,8 @@ export class QueueStateMachine {
     this.pauses.restore(snapshot.paused)
     this.schedules = new Map((snapshot.schedules ?? []).map((s) => [s.spec.id, { ...s }]))
     this.rateWindows = new Map((snapshot.rateWindows ?? []).map(([k, times]) => [k, [...times]]))
+    this.retained = new Map()
+    this.expiries = newTimedHeap()
     this.appliedIndex = snapshot.appliedIndex
     this.nextSeq = snapshot.nextSeq
     const finished = snapshot.jobs.filter((j) => FINAL_STATES.has(j.state)).sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0))
@@ -176,7 +183,10 @@ export class QueueStateMachine {
       if (job.state === 'leased') this.leasedByName.set(job.name, (this.leasedByName.get(job.name) ?? 0) + 1)
       this.index(this.jobs.get(job.id)!)
     }
-    for (const job of finished) this.finished.push(job.id)
+    for (const job of finished) {
+      this.finished.push(job.id)
+      this.noteRetention(this.jobs.get(job.id)!, job.finishedAt ?? 0)
+    }
     for (const listener of this.restoreListeners) listener()
   }
 
@@ -262,6 +272,8 @@ export class QueueStateMachine {
       ...(spec.rateKey === undefined ? {} : { rateKey: spec.rateKey }),
       ...(spec.parentId === undefined ? {} : { parentId: spec.parentId }),
       ...(spec.onChildFailure === undefined ? {} : { onChildFailure: spec.onChildFailure }),
+      ...(spec.removeOnComplete === undefined ? {} : { removeOnComplete: spec.removeOnComplete }),
+      ...(spec.removeOnFail === undefined ? {} : { removeOnFail: spec.removeOnFail }),
       ...(waits ? { childIds: [...spec.childIds!], childrenDone: [] } : {}),
       retry: spec.retry,
       timeoutMs: spec.timeoutMs,
@@ -448,6 +460,11 @@ export class QueueStateMachine {
       this.expireLease(job, `the lease of attempt ${job.attempt} expired`, time)
       changed.push(top.jobId)
     }
+    for (let top = this.liveTop(this.expiries, ['completed', 'dead']); top && top.at <= time; top = this.liveTop(this.expiries, ['completed', 'dead'])) {
+      this.expiries.pop()
+      const job = this.jobs.get(top.jobId)!
+      if (!this.neededByParent(job)) this.drop(job)
+    }
     for (const schedule of this.schedules.values()) {
       if (schedule.nextAt === undefined || schedule.nextAt > time) continue
       const id = scheduledJobId(schedule.spec.id, schedule.nextAt)
@@ -482,6 +499,53 @@ export class QueueStateMachine {
     this.index(job)
     this.notify(job, previous)
     if (FINAL_STATES.has(state)) this.settleParent(job, time)
+    if (state === 'completed' || state === 'dead') this.retain(job, time)
+  }
+
+  /** Applies the job's own retention rule, if it has one, now that it finished. */
+  private retain(job: JobRecord, time: number): void {
+    const rule = this.ruleOf(job)
+    if (!rule) return
+    if (rule.immediately) {
+      if (!this.neededByParent(job)) this.drop(job)
+      return
+    }
+    this.noteRetention(job, time)
+    if (rule.count === undefined) return
+    const kept = this.retained.get(`${job.state}\u0000${job.name}`)!
+    while (kept.length > rule.count) {
+      const old = this.jobs.get(kept.shift()!)
+      if (old && FINAL_STATES.has(old.state) && !this.neededByParent(old)) this.drop(old)
+    }
+  }
+
+  /** Records a finished job under its count and age rules (also when a snapshot is restored). */
+  private noteRetention(job: JobRecord, finishedAt: number): void {
+    const rule = this.ruleOf(job)
+    if (!rule || rule.immediately) return
+    if (rule.count !== undefined) {
+      const key = `${job.state}\u0000${job.name}`
+      this.retained.set(key, [...(this.retained.get(key) ?? []), job.id])
+    }
+    if (rule.ageMs !== undefined) this.expiries.push({ at: finishedAt + rule.ageMs, jobId: job.id, version: this.version(job.id) })
+  }
+
+  private ruleOf(job: JobRecord): RetentionRule | undefined {
+    return retentionRule(job.state === 'completed' ? job.removeOnComplete : job.state === 'dead' ? job.removeOnFail : undefined)
+  }
+
+  /** A finished child whose parent has not finished yet: its parent's ctx.children() reads it. */
+  private neededByParent(job: JobRecord): boolean {
+    const parent = job.parentId === undefined ? undefined : this.jobs.get(job.parentId)
+    return parent !== undefined && !FINAL_STATES.has(parent.state)
+  }
+
+  /** Forgets a finished job. */
+  private drop(job: JobRecord): void {
+    this.jobs.delete(job.id)
+    this.versions.delete(job.id)
+    this.counts.set(job.state, (this.counts.get(job.state) ?? 0) - 1)
+    if (job.idempotencyKey !== undefined && this.byIdempotencyKey.get(job.idempotencyKey) === job.id) this.byIdempotencyKey.delete(job.idempotencyKey)
   }
 
   private unindexLease(worker: string, jobId: string): void {
@@ -509,16 +573,12 @@ export class QueueStateMachine {
       const id = this.finished[this.finishedHead++]!
       const job = this.jobs.get(id)
       if (!job || !FINAL_STATES.has(job.state)) continue
-      const parent = job.parentId === undefined ? undefined : this.jobs.get(job.parentId)
-      if (parent && !FINAL_STATES.has(parent.state)) {
+      if (this.neededByParent(job)) {
         this.finished.push(id)
         kept++
         continue
       }
-      this.jobs.delete(id)
-      this.versions.delete(id)
-      this.counts.set(job.state, (this.counts.get(job.state) ?? 0) - 1)
-      if (job.idempotencyKey !== undefined) this.byIdempotencyKey.delete(job.idempotencyKey)
+      this.drop(job)
     }
     if (this.finishedHead > 4096 && this.finishedHead * 2 > this.finished.length) {
       this.finished.splice(0, this.finishedHead)

@@ -163,6 +163,8 @@ export class QueueService {
       },
       timeoutMs: o.timeoutMs ?? handler?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       delayMs: o.delayMs ?? 0,
+      ...(o.removeOnComplete === undefined ? {} : { removeOnComplete: o.removeOnComplete }),
+      ...(o.removeOnFail === undefined ? {} : { removeOnFail: o.removeOnFail }),
     }
   }
 

@@ -8,6 +8,8 @@ export const backoffShape = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('exponential'), baseMs: z.int().min(0).max(86_400_000), maxMs: z.int().min(0).max(86_400_000) }),
 ])
 
+const retentionShape = z.union([z.boolean(), z.int().min(0).max(1_000_000), z.strictObject({ age: z.int().min(0).max(10 * 365 * 86_400).optional(), count: z.int().min(0).max(1_000_000).optional() })])
+
 export const enqueueOptionsSchema = z.strictObject({
   priority: z.int().min(-1_000_000).max(1_000_000).optional(),
   delayMs: z.int().min(0).max(365 * 86_400_000).optional(),
@@ -15,6 +17,8 @@ export const enqueueOptionsSchema = z.strictObject({
   maxAttempts: z.int().min(1).max(1000).optional(),
   backoff: backoffShape.optional(),
   timeoutMs: z.int().min(1).max(86_400_000).optional(),
+  removeOnComplete: retentionShape.optional(),
+  removeOnFail: retentionShape.optional(),
 })
 
 const jobId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'a job id is 8-64 characters of A-Z, a-z, 0-9, _ and -')
