@@ -4,6 +4,9 @@
 import { RaftCore } from '../../runtime/src/raft/core.js'
 import { DEFAULT_RAFT_CONFIG, sendsBeforePersist, type LogEntry, type Membership, type Message, type NodeId, type Ready, type Snapshot } from '../../runtime/src/raft/types.js'
 import { KvMachine, type KvCommand, type KvSnapshot } from './kv.js'
+import { QueueReplica, isQueueEntry } from './queue-checks.js'
+import type { Command } from '../../runtime/src/queue/commands.js'
+import type { QueueSnapshot } from '../../runtime/src/queue/state-machine.js'
 import type { KvInput, KvOutput, Operation } from './linearizability.js'
 import { Random } from './random.js'
 import { SimStorage } from './storage.js'
@@ -44,6 +47,7 @@ interface InFlight {
 export class SimNode {
   core: RaftCore | undefined
   kv = new KvMachine()
+  readonly queue = new QueueReplica()
   readonly storage = new SimStorage()
   pending: Ready | undefined
   readonly tickOffset: number
@@ -88,6 +92,9 @@ export class Cluster {
   readonly history: (Operation<KvInput, KvOutput> & { output: KvOutput | undefined; ret: number })[] = []
   elections = 0
   diskFulls = 0
+  /** Digests of the queue state by log index, to check every replica reaches the same one. */
+  readonly queueDigests = new Map<number, string>()
+  queueApplied = 0
   /** See ClusterOptions.diskFull; the calm phase of a run sets it to 0. */
   diskFull: number
   faults: NetworkFaults
@@ -234,7 +241,7 @@ export class Cluster {
   private boot(node: SimNode): void {
     const restored = node.storage.restored(this.initial)
     node.kv = new KvMachine()
-    if (restored.snapshot) node.kv.restore(restored.snapshot.data as KvSnapshot)
+    this.restoreMachines(node, restored.snapshot?.data)
     node.core = new RaftCore(
       {
         ...DEFAULT_RAFT_CONFIG,
@@ -251,6 +258,24 @@ export class Cluster {
       },
       restored,
     )
+  }
+
+  /** A queue command proposed by `via` if it leads, stamped with the simulated clock. */
+  proposeQueue(via: NodeId, command: Command): boolean {
+    const core = this.node(via).core
+    if (!core?.isLeader) return false
+    try {
+      core.propose([{ queue: command, time: this.now }])
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  private restoreMachines(node: SimNode, data: unknown): void {
+    const saved = data as { kv: KvSnapshot; queue: QueueSnapshot } | undefined
+    if (saved?.kv) node.kv.restore(saved.kv)
+    node.queue.reset(saved?.queue)
   }
 
   private proposeTo(via: NodeId, command: KvCommand): boolean {
@@ -304,7 +329,7 @@ export class Cluster {
     }
     node.storage.sync()
     for (const message of ready.messages) if (!sendsBeforePersist(message)) this.send(message)
-    if (ready.snapshot) node.kv.restore(ready.snapshot.data as KvSnapshot)
+    if (ready.snapshot) this.restoreMachines(node, ready.snapshot.data)
     for (const entry of ready.committed) this.apply(node, entry)
     for (const read of ready.reads) {
       const pending = this.readsPending.get(read.ctx)
@@ -321,6 +346,17 @@ export class Cluster {
     if (seen !== undefined && seen !== key) this.violations.push(`state machine safety: ${node.id} applied ${key} at ${entry.index}, another node applied ${seen}`)
     this.applied.set(entry.index, key)
     if (entry.kind !== 'data') return
+    if (isQueueEntry(entry.data)) {
+      node.queue.apply(entry.index, entry.data, this.violations, node.id)
+      if (entry.index % 16 === 0) {
+        const digest = node.queue.digest()
+        const other = this.queueDigests.get(entry.index)
+        if (other !== undefined && other !== digest) this.violations.push(`queue determinism: ${node.id} has another queue state after index ${entry.index}`)
+        this.queueDigests.set(entry.index, digest)
+      }
+      this.queueApplied += 1
+      return
+    }
     const command = entry.data as KvCommand
     node.kv.apply(command)
     const pending = this.writes.get(`${command.client}:${command.seq}`)
@@ -346,7 +382,7 @@ export class Cluster {
     const every = this.options.compactEvery ?? 0
     const applied = core.log.applied
     if (every <= 0 || applied - (core.log.firstIndex() - 1) < every) return
-    core.compact(applied, node.kv.snapshot())
+    core.compact(applied, { kv: node.kv.snapshot(), queue: node.queue.machine.snapshot() })
     node.storage.compact(core.log.snapshot as Snapshot)
   }
 
@@ -416,6 +452,7 @@ export class Cluster {
 }
 
 function entryKey(entry: LogEntry): string {
+  if (entry.kind === 'data' && isQueueEntry(entry.data)) return `${entry.term}:q:${JSON.stringify(entry.data)}`
   if (entry.kind === 'data') {
     const c = entry.data as KvCommand
     return `${entry.term}:d:${c.client}:${c.seq}:${c.key}=${c.value}`

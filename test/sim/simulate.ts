@@ -3,6 +3,8 @@
 import { Cluster, TICK } from './cluster.js'
 import { checkHistory, kvModel } from './linearizability.js'
 import { Random } from './random.js'
+import { QueueDriver } from './queue-driver.js'
+import { checkQueueEnd } from './queue-checks.js'
 
 export interface SimulationOptions {
   readonly seed: number
@@ -58,6 +60,7 @@ function run(options: SimulationOptions): SimulationResult {
   const youngLeaderCrash = plan.next() * 0.5
   let seenTerm = 0
   let crashAt: { at: number; id: string } | undefined
+  const queue = new QueueDriver(cluster)
   const restarts: { at: number; id: string }[] = []
   for (let step = 0; step < options.steps; step++) {
     // A reboot: a process that dies and is started again at once by its supervisor.
@@ -84,6 +87,7 @@ function run(options: SimulationOptions): SimulationResult {
     injectFaults(cluster, rates)
     changeMembership(cluster, rates.conf, removed)
     driveClients(cluster, clients, 0.05)
+    queue.step(0.08)
     cluster.step()
   }
   cluster.heal()
@@ -98,6 +102,7 @@ function run(options: SimulationOptions): SimulationResult {
       console.error(n.id, c.role, 'term', c.term, 'leader', c.leader, 'last', c.log.lastIndex(), 'commit', c.log.committed, 'applied', c.log.applied, 'first', c.log.firstIndex(), JSON.stringify(c.membership))
     }
   }
+  if (recovered) checkQueueEnd(cluster.nodes.map((n) => ({ id: n.id, queue: n.queue })), cluster.violations)
   const verdict = checkHistory(kvModel, cluster.history)
   return {
     seed: options.seed,

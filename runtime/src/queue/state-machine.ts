@@ -35,7 +35,9 @@ export interface ScheduleState extends ScheduleRecord {
 }
 
 const newReadyHeap = () => new Heap<Ready>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq))
-const newTimedHeap = () => new Heap<Timed>((a, b) => a.at < b.at)
+// Ties broken by job id: every replica must make equal-time changes in the same order (a
+// replica restored from a snapshot builds its heaps in another order), or event positions differ.
+const newTimedHeap = () => new Heap<Timed>((a, b) => a.at < b.at || (a.at === b.at && a.jobId < b.jobId))
 
 export type StateListener = (job: JobRecord, previous: JobState) => void
 
@@ -304,8 +306,9 @@ export class QueueStateMachine {
     const expiresAt = time + command.leaseMs
     // Bounded: a worker at its limit for the front job names must not make every lease scan the queue.
     const scanLimit = command.count * 4 + 64
-    // Paused jobs are set aside once each, so they cost a lease at most once.
-    let parkBudget = 10_000
+    // Paused jobs are set aside once each, so they cost a lease at most once. No budget: a
+    // replica restored from a snapshot sets aside more at once than one that was not, and
+    // both must grant the same leases.
     while (granted.length < command.count && granted.length + passedOver.length < scanLimit) {
       const top = this.liveTop(this.ready, ['queued'])
       if (!top) break
@@ -313,7 +316,6 @@ export class QueueStateMachine {
       const job = this.jobs.get(top.jobId)!
       if (this.pauses.isPaused(job.name)) {
         this.pauses.park(job.name, top)
-        if (--parkBudget <= 0) break
         continue
       }
       const limit = command.limits?.[job.name]
@@ -352,9 +354,9 @@ export class QueueStateMachine {
     if (done.includes(child.id)) return
     const policy = child.onChildFailure ?? 'wait'
     if (child.state === 'completed' || policy === 'ignore') {
-      done.push(child.id)
-      parent.childrenDone = done
-      if (done.length >= parent.childIds.length) this.transition(parent, parent.runAt > time ? 'delayed' : 'queued', time)
+      // A new array, never a change in place: snapshots share arrays with the records they copied.
+      parent.childrenDone = [...done, child.id]
+      if (parent.childrenDone.length >= parent.childIds.length) this.transition(parent, parent.runAt > time ? 'delayed' : 'queued', time)
     } else if (policy === 'fail-parent') {
       parent.error = { name: 'ChildFailed', message: `child ${child.id} ("${child.name}") ended ${child.state}${child.error ? `: ${child.error.message}` : ''}`, retryable: false }
       this.transition(parent, 'dead', time)
@@ -411,7 +413,8 @@ export class QueueStateMachine {
   }
 
   private release(worker: string, time: number): string[] {
-    const released = [...(this.byWorker.get(worker) ?? [])]
+    // In submission order: a set's order depends on how this replica built it (a snapshot, or leases).
+    const released = [...(this.byWorker.get(worker) ?? [])].sort((a, b) => this.jobs.get(a)!.seq - this.jobs.get(b)!.seq)
     for (const id of released) this.expireLease(this.jobs.get(id)!, `the worker ${worker} left`, time)
     return released
   }
@@ -441,7 +444,15 @@ export class QueueStateMachine {
       job.attempt = 0
       job.error = undefined
       job.finishedAt = undefined
-      this.transition(job, 'queued', time)
+      // A flow parent runs only after its children: one whose child failed waits for it again.
+      const counted = job.childIds?.filter((c) => {
+        const child = this.jobs.get(c)
+        return child?.state === 'completed' || (child !== undefined && FINAL_STATES.has(child.state) && child.onChildFailure === 'ignore')
+      })
+      if (job.childIds && counted && counted.length < job.childIds.length) {
+        job.childrenDone = counted
+        this.transition(job, 'waiting-children', time)
+      } else this.transition(job, 'queued', time)
       redriven.push(id)
     }
     return redriven

@@ -52,6 +52,11 @@ export class EventLog {
     })
   }
 
+  /** The oldest position this log can still answer from. */
+  get oldest(): number {
+    return this.from
+  }
+
   /** The position after the latest event: where a client that wants only new events starts. */
   get end(): number {
     return this.events.length > this.head ? this.events.at(-1)!.position + 1 : Math.max(this.from, (this.state.appliedIndex + 1) * PER_ENTRY)
@@ -64,10 +69,7 @@ export class EventLog {
   async read(after: number, filter: EventFilter, max: number, waitMs: number): Promise<{ events: JobEvent[]; next: number }> {
     const deadline = Date.now() + waitMs
     for (;;) {
-      if (after < this.from) {
-        throw new PeerqueueError('E_EVENTS_LOST', `events from position ${after} are no longer kept here (the oldest is ${this.from}); read the jobs' states instead and follow from the end`)
-      }
-      const { events, next } = this.collect(after, filter, max)
+      const { events, next } = this.readNow(after, filter, max)
       if (events.length > 0 || Date.now() >= deadline) return { events, next }
       after = next
       await new Promise<void>((resolve) => {
@@ -82,7 +84,11 @@ export class EventLog {
     }
   }
 
-  private collect(after: number, filter: EventFilter, max: number): { events: JobEvent[]; next: number } {
+  /** What `read` answers without waiting. */
+  readNow(after: number, filter: EventFilter, max: number): { events: JobEvent[]; next: number } {
+    if (after < this.from) {
+      throw new PeerqueueError('E_EVENTS_LOST', `events from position ${after} are no longer kept here (the oldest is ${this.from}); read the jobs' states instead and follow from the end`)
+    }
     const found: JobEvent[] = []
     let next = Math.max(after, this.from)
     // Positions only grow: find the first event at or after `after` by bisection.
