@@ -137,8 +137,9 @@ export class Executor {
     // answer it held (nothing came meanwhile) asking again at once is cheap, and a job that
     // arrives next is not left waiting. After an error, or nothing answered at once (every
     // queued job is of a kind this worker runs at its limit), wait a little.
-    // A local queue wakes this worker when something changes; a rate window opens with time alone.
-    if (!this.options.poll && !this.stopped && this.freeSlots() > 0 && this.options.source.hasReady?.()) {
+    // A local queue wakes this worker when something changes; a rate window opens with time alone
+    // (only then ask again: each ask is a log entry).
+    if (!this.options.poll && !this.stopped && this.freeSlots() > 0 && this.hasRateLimits() && this.options.source.hasReady?.()) {
       setTimeout(() => this.pump(), POLL_RETRY_MS).unref()
     }
     if (this.options.poll && !this.stopped && this.freeSlots() > 0) {
@@ -149,6 +150,11 @@ export class Executor {
 
   private freeSlots(): number {
     return this.options.capacity - this.running.size - this.requested
+  }
+
+  private hasRateLimits(): boolean {
+    for (const info of this.options.catalog().values()) if (info.rateLimit !== undefined) return true
+    return false
   }
 
   /** The handlers' limits across the whole network, which the leader's leases enforce. */
