@@ -19,20 +19,15 @@ import type { PeerStatus } from '../peer.js'
 import type { JobView } from '../service/job-view.js'
 import type { PauseState } from '../queue/pauses.js'
 import type { ScheduleView } from '../service/queue-service.js'
+import type { ScheduleTiming } from '../queue/schedules.js'
 import type { JobEvent } from '../service/event-log.js'
 import type { ChildFailurePolicy, JobState } from '../queue/job.js'
 
 export type { EnqueueOutcome, EnqueueOptions, JobEvent, JobView, PauseState, PeerStatus, QueueConfig, ScheduleView }
 
 /** A schedule as a client sends it: timing, and the job each due time makes (payload as superjson text). */
-export interface ScheduleRequest {
+export interface ScheduleRequest extends ScheduleTiming {
   readonly id: string
-  readonly every?: number
-  readonly cron?: string
-  readonly timezone?: string
-  readonly startAt?: number
-  readonly endAt?: number
-  readonly limit?: number
   readonly job: { readonly name: string; readonly payload: string; readonly options?: Omit<EnqueueOptions, 'delayMs' | 'idempotencyKey'> }
 }
 export { PeerqueueError, isPeerqueueError, type ErrorCode } from '../errors.js'

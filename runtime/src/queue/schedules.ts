@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto'
 import { Cron } from 'croner'
 import type { NewJob } from './job.js'
 
-export interface ScheduleSpec {
-  readonly id: string
+/** When a schedule is due: exactly one of `every` (ms) and `cron`, times in ms since 1970. */
+export interface ScheduleTiming {
   readonly every?: number
   readonly cron?: string
   readonly timezone?: string
@@ -16,6 +16,10 @@ export interface ScheduleSpec {
   readonly endAt?: number
   /** Jobs in all; the schedule ends after the last. */
   readonly limit?: number
+}
+
+export interface ScheduleSpec extends ScheduleTiming {
+  readonly id: string
   /** The job each due time produces (its id is made per due time). */
   readonly job: Omit<NewJob, 'id' | 'delayMs' | 'idempotencyKey'>
 }
