@@ -35,8 +35,22 @@ export class QueueReplica {
   }
 
   apply(index: number, data: QueueEntryData, violations: string[], node: string): ApplyResult {
-    const result = this.machine.apply({ index, time: data.time, command: data.queue })
+    const command = data.queue
+    const before = command.type === 'complete' || command.type === 'fail' ? this.machine.get(command.job.jobId) : undefined
+    const heldAttempt = before?.state === 'leased' ? before.lease?.attempt : undefined
+    const ticksBefore = this.machine.scheduleList().map((s) => s.count)
+    const result = this.machine.apply({ index, time: data.time, command })
     if (result.type === 'lease') this.checkLeases(result.leases, data, violations, node)
+    if (result.type === 'fenced' && (command.type === 'complete' || command.type === 'fail')) {
+      // Exactly one accepted outcome per attempt: only the attempt that holds the lease may report.
+      if (result.accepted && heldAttempt !== command.job.attempt) violations.push(`fencing: ${node} accepted an outcome of attempt ${command.job.attempt} of ${command.job.jobId} while attempt ${heldAttempt} held it`)
+      if (!result.accepted && command.type === 'complete') {
+        for (const next of command.enqueue ?? []) if (this.machine.get(next.id)) violations.push(`follow-up: ${node} stored ${next.id} with a refused result`)
+      }
+    }
+    this.machine.scheduleList().forEach((s, i) => {
+      if (s.count - (ticksBefore[i] ?? s.count) > 1) violations.push(`schedule: ${node} made ${s.count - ticksBefore[i]!} jobs of "${s.spec.id}" in one entry (a burst)`)
+    })
     const leasedG = this.machine.list({ state: 'leased', name: 'g', limit: 10_000 }).length
     if (leasedG > SIM_LIMITS.concurrency.g) violations.push(`global concurrency: ${node} holds ${leasedG} leased "g" jobs at index ${index}`)
     return result
@@ -53,8 +67,10 @@ export class QueueReplica {
   }
 
   private checkLeases(leases: readonly GrantedLease[], data: QueueEntryData, violations: string[], node: string): void {
+    const paused = this.machine.paused()
     for (const lease of leases) {
       const job = this.machine.get(lease.jobId)!
+      if (paused.all || paused.names.includes(lease.name)) violations.push(`pause: ${node} leased ${lease.jobId} of paused "${lease.name}"`)
       if (job.childIds) {
         const unfinished = (lease.children ?? []).filter((c) => c.state !== 'completed' && this.machine.get(c.id)?.onChildFailure !== 'ignore')
         if (unfinished.length > 0) violations.push(`flow: ${node} leased parent ${lease.jobId} with children ${unfinished.map((c) => `${c.id}=${c.state}`).join(', ')}`)
