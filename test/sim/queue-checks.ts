@@ -25,6 +25,8 @@ export class QueueReplica {
   events = new EventLog(this.machine, 1_000_000)
   /** Lease start times of rate-limited jobs, per rate key, as this replica granted them. */
   private rateStarts = new Map<string, number[]>()
+  /** When each schedule last made a job, as this replica applied it. */
+  private madeAt = new Map<string, number>()
 
   reset(snapshot?: QueueSnapshot): void {
     this.machine = new QueueStateMachine()
@@ -32,6 +34,7 @@ export class QueueReplica {
     this.events = new EventLog(this.machine, 1_000_000)
     // Windows before a snapshot are in the snapshot itself; this replica checks what it grants from here.
     this.rateStarts = new Map()
+    this.madeAt = new Map()
   }
 
   apply(index: number, data: QueueEntryData, violations: string[], node: string): ApplyResult {
@@ -39,17 +42,26 @@ export class QueueReplica {
     const before = command.type === 'complete' || command.type === 'fail' ? this.machine.get(command.job.jobId) : undefined
     const heldAttempt = before?.state === 'leased' ? before.lease?.attempt : undefined
     const ticksBefore = this.machine.scheduleList().map((s) => s.count)
+    // A retried proposal may name follow-ups an earlier, accepted copy already stored.
+    const storedBefore = new Set(command.type === 'complete' ? (command.enqueue ?? []).filter((j) => this.machine.get(j.id)).map((j) => j.id) : [])
     const result = this.machine.apply({ index, time: data.time, command })
     if (result.type === 'lease') this.checkLeases(result.leases, data, violations, node)
     if (result.type === 'fenced' && (command.type === 'complete' || command.type === 'fail')) {
       // Exactly one accepted outcome per attempt: only the attempt that holds the lease may report.
       if (result.accepted && heldAttempt !== command.job.attempt) violations.push(`fencing: ${node} accepted an outcome of attempt ${command.job.attempt} of ${command.job.jobId} while attempt ${heldAttempt} held it`)
       if (!result.accepted && command.type === 'complete') {
-        for (const next of command.enqueue ?? []) if (this.machine.get(next.id)) violations.push(`follow-up: ${node} stored ${next.id} with a refused result`)
+        for (const next of command.enqueue ?? []) if (!storedBefore.has(next.id) && this.machine.get(next.id)) violations.push(`follow-up: ${node} stored ${next.id} with a refused result`)
       }
     }
     this.machine.scheduleList().forEach((s, i) => {
-      if (s.count - (ticksBefore[i] ?? s.count) > 1) violations.push(`schedule: ${node} made ${s.count - ticksBefore[i]!} jobs of "${s.spec.id}" in one entry (a burst)`)
+      const made = s.count - (ticksBefore[i] ?? s.count)
+      if (made > 1) violations.push(`schedule: ${node} made ${made} jobs of "${s.spec.id}" in one entry (a burst)`)
+      if (made !== 1 || s.lastJobId === undefined) return
+      // A missed stretch makes one job: the next due time is after the last job was made, never a stale one caught up.
+      const due = Number(s.lastJobId.slice(s.lastJobId.lastIndexOf('-') + 1))
+      const previous = this.madeAt.get(s.spec.id)
+      if (previous !== undefined && due <= previous) violations.push(`schedule: ${node} made a job of "${s.spec.id}" for due time ${due}, not after its previous job at ${previous} (a catch-up burst)`)
+      this.madeAt.set(s.spec.id, data.time)
     })
     const leasedG = this.machine.list({ state: 'leased', name: 'g', limit: 10_000 }).length
     if (leasedG > SIM_LIMITS.concurrency.g) violations.push(`global concurrency: ${node} holds ${leasedG} leased "g" jobs at index ${index}`)
