@@ -387,7 +387,12 @@ export class Cluster {
   }
 
   private expireClientOps(): void {
-    for (const [key, write] of this.writes) if (this.now >= write.deadline) this.writes.delete(key) // outcome stays unknown
+    for (const [key, write] of this.writes) {
+      if (this.now < write.deadline) continue
+      // The outcome stays unknown; the history says when the client stopped waiting.
+      ;(write.op as { gaveUpAt?: number }).gaveUpAt = this.now
+      this.writes.delete(key)
+    }
     for (const [ctx, read] of this.readsPending) if (this.now >= read.deadline) this.readsPending.delete(ctx) // a read with no answer had no effect
   }
 

@@ -11,6 +11,8 @@ export interface Operation<I, O> {
   readonly call: number
   /** Infinity when the outcome is unknown. */
   readonly ret: number
+  /** When the client stopped waiting for an outcome it never learned. */
+  readonly gaveUpAt?: number
 }
 
 export interface Model<S, I, O> {

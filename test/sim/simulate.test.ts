@@ -34,5 +34,21 @@ describe('randomised simulation', () => {
     expect(lines.length).toBe(history.length * 2)
     expect(lines[0]).toMatchObject({ type: 'invoke', process: expect.any(Number), f: expect.stringMatching(/^(read|write)$/), key: expect.any(String) })
     expect(new Set(lines.map((l) => l.type))).toEqual(new Set(['invoke', 'ok', 'info']))
+    // In the order things happened; each operation's invoke before its completion.
+    const times = lines.map((l) => l.time as number)
+    expect([...times].sort((a, b) => a - b)).toEqual(times)
+    const invoked = new Set<unknown>()
+    for (const l of lines) {
+      if (l.type === 'invoke') invoked.add(l.index)
+      else expect(invoked.has(l.index)).toBe(true)
+    }
+    // A process that gave up (info) never invokes again: its client goes on as a new process.
+    const gaveUp = new Set(lines.filter((l) => l.type === 'info').map((l) => l.process))
+    expect(gaveUp.size).toBeGreaterThan(0)
+    for (const process of gaveUp) {
+      const last = lines.findLastIndex((l) => l.process === process && l.type === 'invoke')
+      const info = lines.findIndex((l) => l.process === process && l.type === 'info')
+      expect(last).toBeLessThan(info)
+    }
   })
 })

@@ -200,13 +200,32 @@ function converged(cluster: Cluster): boolean {
 }
 
 /** The client history as JSON lines in the shape Jepsen-style checkers read: an invoke and a completion per operation. */
-export function historyLines(history: Cluster['history']): string {
-  const lines = history.flatMap((op, index) => {
+/** Process ids per client generation: a client that gave up on an operation goes on as a new process, as in Jepsen. */
+const PROCESSES_PER_CLIENT = 1000
+
+/**
+ * The history as Jepsen writes it: events in the order they happened, an operation whose
+ * outcome the client never learned as `info` at the moment it gave up, and a client that gave
+ * up continuing under a new process id.
+ */
+export function historyLines(history: Cluster['history'], endTime = Math.max(0, ...history.map((op) => (op.ret === Infinity ? op.call : op.ret)))): string {
+  const generation = new Map<number, number>()
+  const events: { time: number; order: number; line: Record<string, unknown> }[] = []
+  const byCall = history.map((op, index) => ({ op, index })).sort((a, b) => a.op.call - b.op.call || a.index - b.index)
+  for (const { op, index } of byCall) {
+    const process = op.client + PROCESSES_PER_CLIENT * (generation.get(op.client) ?? 0)
     const f = op.input.kind === 'put' ? 'write' : 'read'
     const written = op.input.kind === 'put' ? op.input.value : null
-    const invoke = { process: op.client, type: 'invoke', f, key: op.input.key, value: written, time: op.call, index }
-    if (op.ret === Infinity) return [invoke, { ...invoke, type: 'info', time: null }]
-    return [invoke, { ...invoke, type: 'ok', value: op.input.kind === 'put' ? written : (op.output?.value ?? null), time: op.ret }]
-  })
-  return lines.map((line) => JSON.stringify(line)).join('\n') + '\n'
+    const invoke = { process, type: 'invoke', f, key: op.input.key, value: written, time: op.call, index }
+    events.push({ time: op.call, order: events.length, line: invoke })
+    if (op.ret === Infinity) {
+      const at = op.gaveUpAt ?? endTime
+      events.push({ time: at, order: events.length, line: { ...invoke, type: 'info', time: at } })
+      generation.set(op.client, (generation.get(op.client) ?? 0) + 1)
+    } else {
+      events.push({ time: op.ret, order: events.length, line: { ...invoke, type: 'ok', value: op.input.kind === 'put' ? written : (op.output?.value ?? null), time: op.ret } })
+    }
+  }
+  events.sort((a, b) => a.time - b.time || a.order - b.order)
+  return events.map((e) => JSON.stringify(e.line)).join('\n') + '\n'
 }
