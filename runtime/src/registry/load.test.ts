@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http'
-import { mkdtemp } from 'node:fs/promises'
+import { writeFile, mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
@@ -78,6 +78,17 @@ describe('registry sources', () => {
     expect(registry.queues[0]!.rendezvous).toBe('images-7f3a')
     expect(logged.join('\n')).toMatch(/HTTP 504.*last good copy/)
     await expect(loadRegistry(source, { ipfsGateway: gw.url, cacheDir: join(cacheDir, 'empty') })).rejects.toMatchObject({ code: 'E_REGISTRY_UNREADABLE', message: expect.stringContaining('HTTP 504') })
+  })
+
+  it('uses a fetched registry even when its copy cannot be kept, and says so', async () => {
+    const gw = await gateway(() => REGISTRY)
+    servers.push(gw.server)
+    const notADir = join(await mkdtemp(join(tmpdir(), 'pq-regcache-')), 'file')
+    await writeFile(notADir, 'in the way')
+    const logged: string[] = []
+    const registry = await loadRegistry(`ipfs://${await rawCid(REGISTRY)}`, { ipfsGateway: gw.url, cacheDir: notADir, log: (l) => logged.push(l) })
+    expect(registry.queues[0]!.rendezvous).toBe('images-7f3a')
+    expect(logged.join('\n')).toMatch(/could not keep a copy of the registry/)
   })
 
   it('explains an address that is not ipfs://<CID>, and an unsupported scheme', async () => {

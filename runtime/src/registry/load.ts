@@ -37,7 +37,12 @@ export async function readRegistryText(source: string, options: LoadOptions = {}
     return cached
   }
   parseRegistry(text, source)
-  if (options.cacheDir) await keepCopy(options.cacheDir, source, text)
+  // The copy is for a later restart while the source is down; a full disk must not stop this one.
+  if (options.cacheDir) {
+    await keepCopy(options.cacheDir, source, text).catch((err: unknown) => {
+      options.log?.(`peerqueue: could not keep a copy of the registry in ${options.cacheDir} (${errorMessage(err)}); a restart while ${source} is unreachable will fail`)
+    })
+  }
   return text
 }
 
