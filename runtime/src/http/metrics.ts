@@ -23,10 +23,14 @@ export function collectQueueMetrics(registry: Registry, host: HttpHost): () => v
   const fsync = new Histogram({ name: 'peerqueue_fsync_seconds', help: 'Time of each fsync of this peer\'s log', buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers: [registry] })
   const elections = new Counter({ name: 'peerqueue_raft_elections_total', help: 'New Raft terms this peer has seen (each one an election)', registers: [registry] })
   let lastTerm: number | undefined
+  // One status a scrape, not one per gauge: every gauge below reads it.
+  let cached: { at: number; value: ReturnType<HttpHost['status']> } | undefined
   const status = () => {
+    if (cached && performance.now() - cached.at < 250) return cached.value
     const s = host.status()
     if (lastTerm !== undefined && s.term > lastTerm) elections.inc(s.term - lastTerm)
     lastTerm = s.term
+    cached = { at: performance.now(), value: s }
     return s
   }
   new Gauge({

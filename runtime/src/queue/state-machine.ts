@@ -329,14 +329,19 @@ export class QueueStateMachine {
       job.worker = command.worker
       job.error = undefined
       this.transition(job, 'leased', time)
-      granted.push({ jobId: job.id, name: job.name, payload: job.payload, attempt: job.attempt, timeoutMs: job.timeoutMs, expiresAt, ...this.childrenOf(job) })
+      granted.push(this.leaseOf(job))
     }
     for (const entry of passedOver) this.ready.push(entry)
     return granted
   }
 
+  /** A leased job as its worker receives it (also when a lost answer is handed over again). */
+  leaseOf(job: JobRecord): GrantedLease {
+    return { jobId: job.id, name: job.name, payload: job.payload, attempt: job.attempt, timeoutMs: job.timeoutMs, expiresAt: job.lease!.expiresAt, ...this.childrenOf(job) }
+  }
+
   /** A flow parent's children as its handler reads them. */
-  childrenOf(job: JobRecord): { children?: ChildOutcome[] } {
+  private childrenOf(job: JobRecord): { children?: ChildOutcome[] } {
     if (!job.childIds) return {}
     return {
       children: job.childIds.map((id) => {

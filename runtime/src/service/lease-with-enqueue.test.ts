@@ -59,6 +59,23 @@ describe('leases written in the same log batch as other work', () => {
     expect(group.state.get(outcome!.id)?.state).toBe('leased')
   })
 
+  it('hands a lease whose answer was lost over again whole, with a flow parent\'s children', async () => {
+    const { service } = await serviceWithCountedProposals()
+    const worker = { peerId: WORKER }
+    const ask = () => service.handle('work.lease', { worker: `${WORKER}/w`, count: 1, exclude: [], running: [], waitMs: 0, capacity: 1 }, worker) as Promise<GrantedLease[]>
+    const jobs = [
+      { id: 'parent-0001', name: 'merge', payload: '{"json":{}}', childIds: ['child-00001'] },
+      { id: 'child-00001', name: 'part', payload: '{"json":{}}', parentId: 'parent-0001' },
+    ]
+    await service.handle('enqueue', { jobs, atomic: true }, worker)
+    const [child] = await ask()
+    await service.handle('work.report', { worker: `${WORKER}/w`, outcomes: [{ job: { jobId: child!.jobId, attempt: 1 }, result: '{"json":7}' }] }, worker)
+    const [parent] = await ask()
+    expect(parent).toMatchObject({ jobId: 'parent-0001', children: [{ id: 'child-00001', state: 'completed', result: '{"json":7}' }] })
+    // The answer never reached the worker, which asks again running nothing: the same lease, children and all.
+    expect(await ask()).toEqual([parent])
+  })
+
   it('takes the outcomes a lease request carries in the same log batch as its new lease', async () => {
     const { service, proposals, group } = await serviceWithCountedProposals()
     const worker = { peerId: WORKER }

@@ -203,7 +203,7 @@ export class WorkService {
     const lost = this.group.state.leasesOf(worker).filter((job) => !known.has(job.id) && job.lease)
     if (lost.length > 0) {
       if (reports.length > 0) await this.group.propose(reports)
-      return lost.map((job) => ({ jobId: job.id, name: job.name, payload: job.payload, attempt: job.attempt, timeoutMs: job.timeoutMs, expiresAt: job.lease!.expiresAt }))
+      return lost.map((job) => this.group.state.leaseOf(job))
     }
     // Outcomes go into the log with this lease when there is work; before any wait otherwise.
     let pendingReports = reports
