@@ -46,6 +46,8 @@ export interface PeerOptions {
   readonly queue?: string
   readonly keyFile: string
   readonly listen?: readonly string[]
+  /** Addresses other peers are told to dial instead of the listen addresses (a port forward, a proxy, NAT). */
+  readonly announce?: readonly string[]
   readonly jobsDir?: string
   readonly dataDir: string
   readonly concurrency?: number
@@ -152,6 +154,13 @@ export class Peer {
       if (options.http && mode === 'worker') {
         throw new PeerqueueError('E_USAGE', `--http is for trusted peers (they hold the queue); ${identity.peerId} is a worker of "${queue.name}"`)
       }
+      for (const addr of options.announce ?? []) {
+        try {
+          multiaddr(addr)
+        } catch {
+          throw new PeerqueueError('E_USAGE', `--announce ${addr} is not a multiaddr (such as /ip4/203.0.113.5/tcp/4001)`)
+        }
+      }
       // Loaded only when asked for: a peer without --http does not pay for its code.
       const http = options.http ? await import('./http/index.js') : undefined
       const metricsRegistry = http?.createMetricsRegistry()
@@ -159,6 +168,7 @@ export class Peer {
       const node = await createPeerNode({
         privateKey: identity.privateKey,
         listen,
+        announce: options.announce,
         pubsub: true,
         discovery,
         maxConnections: mode === 'worker' ? WORKER_MAX_CONNECTIONS : undefined,
@@ -170,7 +180,7 @@ export class Peer {
       const ref: { peer?: Peer } = {}
       const pool = new HandlerPool(options.concurrency ?? availableParallelism(), (m) => ref.peer?.executor?.recordProgress(m.jobId, m.attempt, m.progress))
       const onError = (err: unknown) => log(`peerqueue: ${errorMessage(err)}`)
-      const group = await openGroup(mode, identity, queue, node, join(dataDir, 'log'), onError, (leader) => void ref.peer?.onRoleChange(leader))
+      const group = await openGroup(mode, identity, queue, node, join(dataDir, 'log'), onError, (leader) => void ref.peer?.onRoleChange(leader), log)
       const parts: Parts = {
         identity,
         queue,
@@ -466,9 +476,10 @@ async function openGroup(
   dir: string,
   onError: (err: unknown) => void,
   onRoleChange: (leader: boolean) => void,
+  log: (line: string) => void,
 ): Promise<ConsensusGroup | undefined> {
   if (mode === 'worker') return undefined
-  if (mode === 'solo') return SoloGroup.open({ dir })
+  if (mode === 'solo') return SoloGroup.open({ dir, onError, log })
   const others = new Map(queue.trustedPeers.filter((p) => p.id !== identity.peerId).map((p) => [p.id, p.addrs.map((a) => `${a}/p2p/${p.id}`)]))
   const group = await RaftGroup.open({
     id: identity.peerId,
@@ -476,6 +487,7 @@ async function openGroup(
     membership: { voters: queue.trustedPeers.map((p) => p.id), learners: [] },
     dir,
     onError,
+    log,
     onRoleChange: (role) => onRoleChange(role === 'leader'),
     transport: (receive) => Libp2pRaftTransport.listen(node, queue.name, { members: others }, receive),
   })

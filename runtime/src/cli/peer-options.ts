@@ -10,6 +10,7 @@ export const peerOptionSpec: OptionSpec = {
   queue: { type: 'string' },
   key: { type: 'string' },
   listen: { type: 'string', multiple: true },
+  announce: { type: 'string', multiple: true },
   jobs: { type: 'string' },
   data: { type: 'string' },
   concurrency: { type: 'string' },
@@ -29,6 +30,8 @@ export const peerOptionHelp = `  --registry <src>     registry file, https:// UR
   --listen <multiaddr> address to listen on, repeatable (default: this peer's addrs in the registry;
                        a trusted peer listed without addrs listens on /ip4/0.0.0.0/tcp/0;
                        /p2p-circuit listens through a relay offered by a trusted peer)
+  --announce <addr>    address other peers are told to dial instead of the listen addresses,
+                       repeatable (a port forward, a proxy or NAT in front of this peer)
   --bootstrap <addr>   a peer to dial first, /…/p2p/<id>, repeatable (beside the registry's bootstrap)
   --no-mdns            do not look for peers on the local network with mDNS (it is on when
                        peers must be found and some address is not loopback)
@@ -56,6 +59,7 @@ export function peerOptions(values: Values, defaults: { key?: string; data: stri
     queue: str(values.queue),
     keyFile: str(values.key) ?? defaults.key ?? '',
     listen,
+    announce: Array.isArray(values.announce) ? values.announce : undefined,
     jobsDir: jobs,
     dataDir: str(values.data) ?? defaults.data,
     concurrency,

@@ -17,6 +17,8 @@ export interface NodeOptions {
   readonly privateKey: PrivateKey
   /** Multiaddrs to listen on; empty for a dial-only node such as a client. */
   readonly listen: readonly string[]
+  /** What other peers are told to dial, in place of the listen addresses (default: those). */
+  readonly announce?: readonly string[]
   /** Join gossipsub (peers do; short-lived clients need not). */
   readonly pubsub?: boolean
   /** How this node finds peers it has no address for (default: it does not). */
@@ -72,7 +74,7 @@ export async function createPeerNode(options: NodeOptions): Promise<PeerNode> {
   try {
     return (await createLibp2p({
       privateKey: options.privateKey,
-      addresses: { listen: [...options.listen] },
+      addresses: { listen: [...options.listen], ...(options.announce && options.announce.length > 0 ? { announce: [...options.announce] } : {}) },
       transports,
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],

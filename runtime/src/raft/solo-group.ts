@@ -7,6 +7,7 @@ import { QueueStateMachine, type QueueSnapshot } from '../queue/state-machine.js
 import type { ConsensusGroup } from './group.js'
 import { readSnapshot, writeSnapshot } from './snapshot-file.js'
 import { WriteAheadLog } from './wal.js'
+import { StorageRecovery } from './storage-recovery.js'
 import type { OpenFile } from '../fs/durable-file.js'
 
 const MAX_BATCH = 4096
@@ -25,6 +26,8 @@ export interface SoloGroupOptions {
   /** How log and snapshot files are opened: tests pass one whose writes fail. */
   readonly open?: OpenFile
   readonly onError?: (err: unknown) => void
+  /** Where the group says it is waiting for its disk, and that it is back. */
+  readonly log?: (line: string) => void
 }
 
 export class SoloGroup implements ConsensusGroup {
@@ -34,12 +37,16 @@ export class SoloGroup implements ConsensusGroup {
   private lastTime = 0
   private sinceSnapshot = 0
   private failure: PeerqueueError | undefined
+  private shutDown = false
+  private readonly recovery: StorageRecovery
 
   private constructor(
     readonly state: QueueStateMachine,
-    private readonly wal: WriteAheadLog,
+    private wal: WriteAheadLog,
     private readonly options: SoloGroupOptions,
-  ) {}
+  ) {
+    this.recovery = new StorageRecovery(options.dir, () => this.reopen(), options.log)
+  }
 
   static async open(options: SoloGroupOptions): Promise<SoloGroup> {
     const state = new QueueStateMachine()
@@ -79,6 +86,8 @@ export class SoloGroup implements ConsensusGroup {
 
   async close(): Promise<void> {
     this.closed = true
+    this.shutDown = true
+    this.recovery.close()
     while (this.flushing) await new Promise((r) => setTimeout(r, 5))
     await this.wal.close()
   }
@@ -122,6 +131,26 @@ export class SoloGroup implements ConsensusGroup {
     this.closed = true
     for (const p of [...batch, ...this.pending.splice(0)]) p.reject(this.failure)
     this.options.onError?.(this.failure)
+    this.recovery.begin()
+  }
+
+  /**
+   * Reads the log as a restart would, once the disk takes writes again. Whole records of the
+   * batch that failed may be there: they were never acknowledged, and a restart would apply
+   * them too, so they are applied here.
+   */
+  private async reopen(): Promise<void> {
+    while (this.flushing) await new Promise((r) => setTimeout(r, 5))
+    await this.wal.close().catch(() => undefined)
+    const { wal, records } = await WriteAheadLog.open(this.options.dir, { open: this.options.open })
+    const decoder = new TextDecoder()
+    for (const record of records) {
+      if (record.index > this.state.appliedIndex) this.state.apply(JSON.parse(decoder.decode(record.bytes)) as Entry)
+    }
+    this.wal = wal
+    if (this.shutDown) return wal.close()
+    this.failure = undefined
+    this.closed = false
   }
 
   private takeBatch(): Proposal[] {
