@@ -17,6 +17,7 @@ interface Chunk {
 class Flow {
   private readonly chunks: Chunk[] = []
   private timer: NodeJS.Timeout | undefined
+  private drained: (() => void) | undefined
 
   constructor(
     private readonly input: Socket,
@@ -55,8 +56,6 @@ class Flow {
     clearTimeout(this.timer)
   }
 
-  private drained: (() => void) | undefined
-
   private whenDrained(then: () => void): void {
     if (this.chunks.length === 0) then()
     else this.drained = then
@@ -76,6 +75,9 @@ export class LinkProxy {
   private readonly unsubscribe: () => void
   /** Connections refused or reset because their link was cut. */
   refused = 0
+  /** Connections accepted, and those whose dialling process was found. */
+  accepted = 0
+  identified = 0
 
   constructor(
     /** The peer behind this proxy, as the links name it. */
@@ -106,6 +108,8 @@ export class LinkProxy {
   private async accept(down: Socket): Promise<void> {
     down.on('error', () => undefined)
     const source = await this.identify(down.remotePort ?? 0).catch(() => undefined)
+    this.accepted += 1
+    if (source) this.identified += 1
     if (source && this.dropped(source)) {
       this.refused += 1
       down.resetAndDestroy()

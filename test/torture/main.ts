@@ -43,6 +43,11 @@ export interface TortureReport {
   readonly eventGaps: number
   readonly unexpectedExits: number
   readonly recoverySeconds: number | null
+  /** Connections through the link proxies, those whose dialler was named, and those cut. */
+  readonly links: { readonly connections: number; readonly identified: number; readonly cut: number }
+  /** Times a trusted peer stopped on a full disk, and rejoined by itself once it had room. */
+  readonly storageStops: number
+  readonly storageRejoins: number
   readonly passed: boolean
   readonly notes: string[]
 }
@@ -188,11 +193,19 @@ async function main(): Promise<void> {
     clearInterval(ticker)
     const verdict = check(record, finals)
     notes.push(...nemesis.problems.map((p) => `nemesis: ${p}`))
-    report = toReport(opts, nemesis.counts, record, verdict, cluster.unexpectedExits.length, recoverySeconds, notes)
-    if (!report.passed) {
-      process.stderr.write(`${describeFailure(verdict, cluster.unexpectedExits, recoverySeconds)}\n${cluster.dump()}\n`)
-    }
     await queue.close()
+    const lastWords = cluster.dump()
+    await cluster.stopAll()
+    const links = {
+      connections: cluster.proxies.reduce((sum, p) => sum + p.accepted, 0),
+      identified: cluster.proxies.reduce((sum, p) => sum + p.identified, 0),
+      cut: cluster.proxies.reduce((sum, p) => sum + p.refused, 0),
+    }
+    const storage = { stops: await cluster.countInLogs('will rejoin once'), rejoins: await cluster.countInLogs('reopened the log and rejoined') }
+    report = toReport(opts, nemesis.counts, record, verdict, cluster.unexpectedExits.length, recoverySeconds, links, storage, notes)
+    if (!report.passed) {
+      process.stderr.write(`${describeFailure(verdict, cluster.unexpectedExits, recoverySeconds)}\n${lastWords}\n`)
+    }
   } finally {
     await cluster.close(opts.keep || (report !== undefined && !report.passed))
   }
@@ -211,6 +224,8 @@ function toReport(
   verdict: Verdict,
   unexpectedExits: number,
   recoverySeconds: number | null,
+  links: TortureReport['links'],
+  storage: { stops: number; rejoins: number },
   notes: string[],
 ): TortureReport {
   const ok = passed(verdict) && unexpectedExits === 0 && recoverySeconds !== null
@@ -231,6 +246,9 @@ function toReport(
     eventGaps: record.eventGaps,
     unexpectedExits,
     recoverySeconds: recoverySeconds === null ? null : Math.round(recoverySeconds * 100) / 100,
+    links,
+    storageStops: storage.stops,
+    storageRejoins: storage.rejoins,
     passed: ok,
     notes,
   }
@@ -257,6 +275,7 @@ function summary(report: TortureReport): string {
     `faults: ${f.kills} kills, ${f.pauses} pauses, ${f.partitions} partitions, ${f.slowLinks} slow links, ${f.diskFull} full disks`,
     `jobs: ${report.acknowledged} acknowledged, ${report.completed} completed, ${report.dead} dead; ${report.lost} lost, ${report.duplicateResults} completed twice, ${report.wrongResults} wrong, ${report.phantoms} never submitted`,
     `client attempts with unknown outcome: ${report.unknownOutcomes}; event gaps: ${report.eventGaps}; peers that exited by themselves: ${report.unexpectedExits}`,
+    `links: ${report.links.connections} connections through the proxies (${report.links.identified} with a known dialler), ${report.links.cut} cut; full disks stopped a trusted peer ${report.storageStops} time(s), ${report.storageRejoins} rejoin(s)`,
     `queue served again ${report.recoverySeconds === null ? 'NOT within the bound' : `${report.recoverySeconds} s`} after the last fault`,
     ...report.notes.map((n) => `note: ${n}`),
   ].join('\n')

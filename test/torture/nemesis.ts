@@ -54,13 +54,17 @@ export class Nemesis {
   }
 
   private startOne(): void {
-    const kind = this.random.pick(this.kinds())
     const trustedBusy = this.cluster.trusted.filter((p) => this.busy.has(p.name)).length
     const minority = Math.floor((this.cluster.trusted.length - 1) / 2)
     // Mostly keep a majority of trusted peers whole; one fault in ten ignores that.
     const mayTouchTrusted = trustedBusy < minority || this.random.chance(0.1)
-    const candidates = (kind === 'diskFull' ? this.cluster.trusted : this.cluster.peers).filter((p) => !this.busy.has(p.name) && (mayTouchTrusted || !p.trusted))
-    if (candidates.length === 0) return
+    const candidatesOf = (kind: FaultKind) => (kind === 'diskFull' ? this.cluster.trusted : this.cluster.peers).filter((p) => !this.busy.has(p.name) && (mayTouchTrusted || !p.trusted))
+    // The kind injected least so far that can be injected now, so that every kind gets its share.
+    const kinds = this.kinds().filter((k) => candidatesOf(k).length > 0)
+    if (kinds.length === 0) return
+    const fewest = Math.min(...kinds.map((k) => this.counts[k]))
+    const kind = this.random.pick(kinds.filter((k) => this.counts[k] === fewest))
+    const candidates = candidatesOf(kind)
     const peer = this.random.pick(candidates)
     const [lo, hi] = this.options.durationMs ?? [400, 3000]
     const duration = this.random.int(lo, hi)

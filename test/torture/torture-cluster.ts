@@ -2,7 +2,7 @@
 // peer's --announce point at the proxy, so every connection to a peer passes one), worker
 // peers, and the harness itself as the client. Each trusted peer's data can sit on a small
 // filesystem of its own, which the nemesis fills.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createKeyFile } from '@peerqueue/runtime'
@@ -105,12 +105,29 @@ export class TortureCluster {
     const running = await spawnPeer({ registry: this.registry, key: peer.key, data: peer.data, cwd: this.dir, args: [...args, '--no-mdns'] })
     peer.process = running
     peer.expectedDown = false
-    void running.exited.then((code) => {
+    void running.exited.then(async (code) => {
+      await this.keepLog(name, running)
       if (peer.process === running && !peer.expectedDown) {
         this.unexpectedExits.push(`${name} exited with ${code}:\n${running.output().split('\n').slice(-15).join('\n')}`)
         peer.process = undefined
       }
     })
+  }
+
+  /** Each process's output goes to logs/<name>.log when it ends. */
+  private async keepLog(name: string, running: RunningPeer): Promise<void> {
+    await mkdir(join(this.dir, 'logs'), { recursive: true })
+    await appendFile(join(this.dir, 'logs', `${name}.log`), running.output())
+  }
+
+  /** Lines of every peer's output (every run of it) that contain `text`. */
+  async countInLogs(text: string): Promise<number> {
+    const dir = join(this.dir, 'logs')
+    let count = 0
+    for (const file of await readdir(dir).catch(() => [] as string[])) {
+      count += (await readFile(join(dir, file), 'utf8')).split('\n').filter((line) => line.includes(text)).length
+    }
+    return count
   }
 
   async startAll(): Promise<void> {
@@ -142,13 +159,26 @@ export class TortureCluster {
     return this.peers.map((p) => `--- ${p.name} (${p.id})\n${(p.process?.output() ?? '(not running)').split('\n').slice(-lines).join('\n')}`).join('\n')
   }
 
-  async close(keep = false): Promise<void> {
+  /** Stops every peer (SIGTERM, then SIGKILL after 10 s), keeping their logs. */
+  async stopAll(): Promise<void> {
     this.links.healAll()
     for (const peer of this.peers) {
       peer.expectedDown = true
       peer.process?.child.kill('SIGCONT')
     }
-    await Promise.all(this.peers.map((p) => (p.process ? stopPeer(p.process, 'SIGTERM') : undefined)))
+    await Promise.all(
+      this.peers.map(async (p) => {
+        if (!p.process) return
+        const killer = setTimeout(() => p.process?.child.kill('SIGKILL'), 10_000)
+        await stopPeer(p.process, 'SIGTERM')
+        clearTimeout(killer)
+        await this.keepLog(p.name, p.process)
+      }),
+    )
+  }
+
+  async close(keep = false): Promise<void> {
+    await this.stopAll()
     await Promise.all(this.proxies.map((p) => p.close()))
     for (const peer of this.peers) peer.disk?.unmount()
     if (!keep) await rm(this.dir, { recursive: true, force: true })

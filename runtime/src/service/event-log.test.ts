@@ -41,6 +41,8 @@ describe('the event log', () => {
     other.apply({ type: 'lease', worker: 'w', count: 2, leaseMs: 1000, exclude: [] })
     other.apply({ type: 'complete', worker: 'w', job: { jobId: 'a', attempt: 1 }, result: '{"json":1}' })
     expect((await other.log.read(start, {}, 100, 0)).events).toEqual(all.events)
+    // Position 0 means the beginning, which a log that saw every entry still holds.
+    expect((await log.read(0, {}, 100, 0)).events).toEqual(all.events)
   })
 
   it('waits for the next event, and refuses positions it no longer holds', async () => {

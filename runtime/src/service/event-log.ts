@@ -86,7 +86,9 @@ export class EventLog {
 
   /** What `read` answers without waiting. */
   readNow(after: number, filter: EventFilter, max: number): { events: JobEvent[]; next: number } {
-    if (after < this.from) {
+    // No entry has index 0, so nothing is lost before the first entry's position: `after: 0` on a
+    // log that holds everything since the queue began reads from its beginning.
+    if (after < this.from && this.from > PER_ENTRY) {
       throw new PeerqueueError('E_EVENTS_LOST', `events from position ${after} are no longer kept here (the oldest is ${this.from}); read the jobs' states instead and follow from the end`)
     }
     const found: JobEvent[] = []
