@@ -34,6 +34,18 @@ for (let seed = 1; seed <= max; seed++) {
 console.log(JSON.stringify({ caught: false, seedsRun: max }))
 `
 
+const SHELL_RUNNER = `import { simulateShell } from './test/sim/shell-simulate.js'
+const max = Number(process.argv[2])
+for (let seed = 1; seed <= max; seed++) {
+  const r = await simulateShell(seed, { peers: seed % 2 === 0 ? 5 : 3 })
+  if (r.violations.length > 0) {
+    console.log(JSON.stringify({ caught: true, seed, seedsRun: seed, violation: r.violations[0].slice(0, 200) }))
+    process.exit(0)
+  }
+}
+console.log(JSON.stringify({ caught: false, seedsRun: max }))
+`
+
 async function run(mutant: Mutant, seeds: number): Promise<Verdict> {
   const started = Date.now()
   const dir = mkdtempSync(join(tmpdir(), `pq-mutant-${mutant.name}-`))
@@ -45,7 +57,7 @@ async function run(mutant: Mutant, seeds: number): Promise<Verdict> {
     const count = text.split(mutant.from).length - 1
     if (count !== 1) throw new Error(`mutant ${mutant.name}: its text occurs ${count} times in ${mutant.file}, not once (the source moved on: update the catalogue)`)
     writeFileSync(file, text.replace(mutant.from, mutant.to))
-    writeFileSync(join(dir, 'run.ts'), RUNNER)
+    writeFileSync(join(dir, 'run.ts'), mutant.simulator === 'shell' ? SHELL_RUNNER : RUNNER)
     await build({ entryPoints: [join(dir, 'run.ts')], bundle: true, platform: 'node', format: 'esm', outfile: join(dir, 'run.mjs'), nodePaths: [join(REPO, 'node_modules')], logLevel: 'silent' })
     const child = spawnSync(process.execPath, [join(dir, 'run.mjs'), String(seeds)], { encoding: 'utf8', timeout: 30 * 60_000 })
     const line = child.stdout.trim().split('\n').at(-1) ?? ''
@@ -65,7 +77,7 @@ const verdicts: Verdict[] = []
 for (const mutant of chosen) {
   const verdict = await run(mutant, seeds)
   verdicts.push(verdict)
-  if (!values.json) console.log(`${mutant.name.padEnd(26)} ${verdict.caught ? `caught at seed ${verdict.seed}` : `NOT caught in ${verdict.seedsRun} seeds`}  (${verdict.seconds} s)${verdict.violation ? `  ${verdict.violation}` : ''}`)
+  if (!values.json) console.log(`${mutant.name.padEnd(28)} ${verdict.caught ? `caught at seed ${verdict.seed}` : `NOT caught in ${verdict.seedsRun} seeds`}  (${verdict.seconds} s)${verdict.violation ? `  ${verdict.violation}` : ''}`)
 }
 const caught = verdicts.filter((v) => v.caught).length
 if (values.json) console.log(JSON.stringify({ seeds, caught, mutants: verdicts.length, verdicts }))

@@ -8,6 +8,8 @@ export interface Mutant {
   readonly file: string
   readonly from: string
   readonly to: string
+  /** Which simulator hunts it: the pure core's (the default) or the real shell's (RaftNode on in-memory disks). */
+  readonly simulator?: 'core' | 'shell'
 }
 
 export const MUTANTS: readonly Mutant[] = [
@@ -115,5 +117,59 @@ export const MUTANTS: readonly Mutant[] = [
     file: 'runtime/src/queue/state-machine.ts',
     from: 'if (this.pauses.isPaused(job.name)) {',
     to: 'if (false && this.pauses.isPaused(job.name)) {',
+  },
+  {
+    name: 'send-before-persist',
+    bug: 'the shell sends the messages that must wait for the disk (votes, acknowledgements) before the Ready is durable',
+    file: 'runtime/src/raft/node.ts',
+    from: `        this.transport.send(early)
+        await this.storage.save(ready)
+        this.transport.send(late)`,
+    to: `        this.transport.send(early)
+        this.transport.send(late)
+        await this.storage.save(ready)`,
+    simulator: 'shell',
+  },
+  {
+    name: 'entries-not-synced',
+    bug: 'the storage writes new entries and votes but does not fsync them before answering',
+    file: 'runtime/src/raft/raft-storage.ts',
+    from: `      mustSync,
+    )`,
+    to: `      false,
+    )`,
+    simulator: 'shell',
+  },
+  {
+    name: 'snapshot-file-not-synced',
+    bug: 'a durable file (the snapshot) is renamed into place without an fsync of its bytes',
+    file: 'runtime/src/fs/durable-file.ts',
+    from: `    await writeAll(file, [bytes], 0, target)
+    await syncFile(file, target)`,
+    to: `    await writeAll(file, [bytes], 0, target)`,
+    simulator: 'shell',
+  },
+  {
+    name: 'log-trimmed-before-snapshot',
+    bug: 'the log is rewritten without the entries a snapshot covers before the snapshot itself is on disk',
+    file: 'runtime/src/raft/raft-storage.ts',
+    from: `    await writeSnapshot(this.dir, snapshot.index, snapshot, this.options.fs)
+    const keep: Record[] = [{ t: 'hs', hs: this.hardState }]
+    if (entriesAfter.length > 0) keep.push({ t: 'entries', entries: entriesAfter })
+    await this.wal.rewrite(keep.map((r) => this.encoder.encode(JSON.stringify(r))))`,
+    to: `    const keep: Record[] = [{ t: 'hs', hs: this.hardState }]
+    if (entriesAfter.length > 0) keep.push({ t: 'entries', entries: entriesAfter })
+    await this.wal.rewrite(keep.map((r) => this.encoder.encode(JSON.stringify(r))))
+    await writeSnapshot(this.dir, snapshot.index, snapshot, this.options.fs)`,
+    simulator: 'shell',
+  },
+  {
+    name: 'new-segment-not-synced',
+    bug: 'a new log segment\'s directory entry is not made durable, so a crash can lose the whole segment',
+    file: 'runtime/src/raft/wal.ts',
+    from: `      this.segments.push({ firstIndex, path })
+      await syncDir(this.dir, this.fs)`,
+    to: `      this.segments.push({ firstIndex, path })`,
+    simulator: 'shell',
   },
 ]

@@ -68,9 +68,13 @@ export class QueueReplica {
     return result
   }
 
-  /** A digest of the whole state: equal on every replica that applied the same entries. */
+  /**
+   * A digest of the whole state: equal on every replica that applied the same entries. Keys are
+   * sorted: a state read back from JSON (a snapshot from disk or the network) lists an object's
+   * keys in another order than one built entry by entry, and that is no difference.
+   */
   digest(): string {
-    return createHash('sha256').update(JSON.stringify(this.machine.snapshot())).digest('hex')
+    return createHash('sha256').update(JSON.stringify(this.machine.snapshot(), sortedKeys)).digest('hex')
   }
 
   /** The events this replica holds (from its last restore on). */
@@ -96,6 +100,11 @@ export class QueueReplica {
       }
     }
   }
+}
+
+function sortedKeys(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
+  return Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }
 
 /** Checks at the end of a run: replicas agree on every event they both hold, and the schedule made at most one job per due time. */

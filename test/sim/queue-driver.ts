@@ -3,7 +3,9 @@
 // for leases they no longer hold, and declare the limits the checks hold the leader to.
 import type { Command } from '../../runtime/src/queue/commands.js'
 import type { NewJob } from '../../runtime/src/queue/job.js'
-import type { Cluster } from './cluster.js'
+import type { NodeId } from '../../runtime/src/raft/types.js'
+import type { QueueStateMachine } from '../../runtime/src/queue/state-machine.js'
+import type { Random } from './random.js'
 import { SIM_LIMITS } from './queue-checks.js'
 
 const LEASE_MS = 120
@@ -13,11 +15,21 @@ function job(id: string, name: string, extra: Partial<NewJob> = {}): NewJob {
   return { id, name, payload: '{"json":{}}', priority: 0, idempotencyKey: undefined, retry: { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 30 } }, timeoutMs: 100, delayMs: 0, ...extra }
 }
 
+/** What the driver needs of a simulated cluster: the pure-core one and the one of real RaftNodes. */
+export interface QueueHost {
+  readonly random: Random
+  readonly now: number
+  readonly nodes: readonly { readonly id: NodeId }[]
+  leader(): { readonly id: NodeId; readonly queue: { readonly machine: QueueStateMachine } } | undefined
+  /** False if `via` refused the proposal at once (it is not the leader). */
+  proposeQueue(via: NodeId, command: Command): boolean
+}
+
 export class QueueDriver {
   private next = 0
   private sent: Command[] = []
 
-  constructor(private readonly cluster: Cluster) {}
+  constructor(private readonly cluster: QueueHost) {}
 
   step(rate: number): void {
     const r = this.cluster.random
@@ -29,7 +41,7 @@ export class QueueDriver {
     if (this.cluster.proposeQueue(via, command)) this.sent.push(command)
   }
 
-  private pick(state: import('../../runtime/src/queue/state-machine.js').QueueStateMachine | undefined): Command | undefined {
+  private pick(state: QueueStateMachine | undefined): Command | undefined {
     const r = this.cluster.random
     // Proposed until the leader holds it (a proposal may be lost with its leader); a repeat is an upsert.
     if (this.cluster.now > 50 && state && !state.scheduleList().some((s) => s.spec.id === 'ticks') && r.chance(0.3)) {

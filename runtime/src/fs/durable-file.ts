@@ -2,9 +2,9 @@
 // part of its buffers (a full disk does this without an error), so every write loops until all
 // bytes are out, and a call that makes no progress is the error it is. A failed fsync is final:
 // the kernel may have dropped the dirty pages, so retrying it could report success for lost data.
-import { open, rename, rm, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { PeerqueueError, errorMessage } from '../errors.js'
+import { nodeFileSystem, type FileSystem } from './file-system.js'
 
 /** The part of a file handle the durable writers use: small enough to fake in tests. */
 export interface WritableFile {
@@ -16,8 +16,6 @@ export interface WritableFile {
 }
 
 export type OpenFile = (path: string, flags: string, mode?: number) => Promise<WritableFile>
-
-export const openFile: OpenFile = (path, flags, mode) => open(path, flags, mode) as Promise<FileHandle>
 
 /** Writes every byte of `buffers` at `position`, or throws. Returns the number of bytes written. */
 export async function writeAll(file: WritableFile, buffers: readonly Uint8Array[], position: number, path: string): Promise<number> {
@@ -52,7 +50,7 @@ export interface DurableWriteOptions {
   readonly mode?: number
   /** Fail with EEXIST instead of replacing a file that is already there. */
   readonly exclusive?: boolean
-  readonly open?: OpenFile
+  readonly fs?: FileSystem
 }
 
 /**
@@ -61,29 +59,28 @@ export interface DurableWriteOptions {
  */
 export async function writeFileDurably(path: string, data: string | Uint8Array, options: DurableWriteOptions = {}): Promise<void> {
   const bytes = typeof data === 'string' ? Buffer.from(data) : data
-  const openAt = options.open ?? openFile
+  const fs = options.fs ?? nodeFileSystem
   const target = options.exclusive ? path : `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`
-  const file = await openAt(target, options.exclusive ? 'wx' : 'w', options.mode)
+  const file = await fs.open(target, options.exclusive ? 'wx' : 'w', options.mode)
   try {
     await writeAll(file, [bytes], 0, target)
     await syncFile(file, target)
   } catch (err) {
     await file.close().catch(() => undefined)
-    await rm(target, { force: true }).catch(() => undefined)
+    await fs.rm(target).catch(() => undefined)
     throw err
   }
   await file.close()
-  if (!options.exclusive) await rename(target, path)
-  await syncDir(dirname(path))
+  if (!options.exclusive) await fs.rename(target, path)
+  await syncDir(dirname(path), fs)
 }
 
 /** Makes a rename or a new file in `dir` durable: the directory entry is data too. */
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
+export async function syncDir(dir: string, fs: FileSystem = nodeFileSystem): Promise<void> {
   try {
-    await syncFile(handle, dir)
-  } finally {
-    await handle.close()
+    await fs.syncDir(dir)
+  } catch (err) {
+    throw new PeerqueueError('E_STORAGE', `fsync of ${dir} failed (${errorMessage(err)}); its entries on disk are unknown`)
   }
 }
 

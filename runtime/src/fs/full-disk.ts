@@ -4,6 +4,7 @@
 // return having written nothing). fsync can be made to fail with EIO.
 import { open } from 'node:fs/promises'
 import type { OpenFile, WritableFile } from './durable-file.js'
+import { nodeFileSystem, type FileSystem } from './file-system.js'
 
 export interface FullDiskOptions {
   /** Bytes that may still be written, across every file opened through this disk. */
@@ -50,6 +51,11 @@ export class FullDisk {
       close: () => real.close(),
     }
     return file
+  }
+
+  /** The real file system, but with files opened through this disk. */
+  get fs(): FileSystem {
+    return { ...nodeFileSystem, open: this.open }
   }
 
   private async sync(real: () => Promise<void>, path: string): Promise<void> {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RaftNode, type StateMachine } from './node.js'
 import { InProcessHub } from './transport.js'
-import type { OpenFile } from '../fs/durable-file.js'
+import type { FileSystem } from '../fs/file-system.js'
 import { FullDisk } from '../fs/full-disk.js'
 
 class ListMachine implements StateMachine<number> {
@@ -30,7 +30,7 @@ describe('Raft node with durable storage', () => {
     expect(errors.splice(0)).toEqual([])
   })
 
-  async function boot(hub: InProcessHub, dirs: Record<string, string>, id: string, machines: Record<string, ListMachine>, snapshotEvery = 10_000, openFile?: OpenFile) {
+  async function boot(hub: InProcessHub, dirs: Record<string, string>, id: string, machines: Record<string, ListMachine>, snapshotEvery = 10_000, fileSystem?: FileSystem) {
     machines[id] = new ListMachine()
     const node: RaftNode<number> = await RaftNode.open({
       id,
@@ -41,7 +41,7 @@ describe('Raft node with durable storage', () => {
       transport: (self) => hub.join(id, (m) => self.receive(m)),
       tickMs: 5,
       snapshotEvery,
-      open: openFile,
+      fs: fileSystem,
       onError: (err) => errors.push(err),
     })
     node.start()
@@ -55,7 +55,7 @@ describe('Raft node with durable storage', () => {
     const dirs = Object.fromEntries(ids.map((id) => [id, join(root, id)]))
     const machines: Record<string, ListMachine> = {}
     const nodes: Record<string, RaftNode<number>> = {}
-    for (const id of ids) nodes[id] = await boot(hub, dirs, id, machines, snapshotEvery, disks[id]?.open)
+    for (const id of ids) nodes[id] = await boot(hub, dirs, id, machines, snapshotEvery, disks[id]?.fs)
     return { hub, dirs, machines, nodes }
   }
 

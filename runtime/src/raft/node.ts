@@ -5,7 +5,7 @@
 import { PeerqueueError, storageFailure } from '../errors.js'
 import { RaftCore } from './core.js'
 import { RaftStorage } from './raft-storage.js'
-import type { OpenFile } from '../fs/durable-file.js'
+import type { FileSystem } from '../fs/file-system.js'
 import type { Transport } from './transport.js'
 import { DEFAULT_RAFT_CONFIG, sendsBeforePersist, type ConfChange, type LogEntry, type Membership, type Message, type NodeId, type RaftConfig, type Ready, type Role } from './types.js'
 
@@ -27,11 +27,20 @@ export interface RaftNodeOptions<Result> {
   readonly raft?: Partial<Omit<RaftConfig, 'id' | 'group'>>
   readonly snapshotEvery?: number
   readonly groupCommit?: boolean
-  /** How log and snapshot files are opened: tests pass one whose writes fail. */
-  readonly open?: OpenFile
+  /** Where log and snapshot live: tests pass a disk whose writes fail, the simulator one in memory. */
+  readonly fs?: FileSystem
   readonly onError?: (err: unknown) => void
   /** Called when this node's role, term or known leader changes. */
   readonly onRoleChange?: (role: Role, term: number, leader: NodeId | undefined) => void
+  /** Calls `tick` every `everyMs` until the returned function is called (default: a timer; the simulator drives its own). */
+  readonly ticker?: Ticker
+}
+
+export type Ticker = (tick: () => void, everyMs: number) => () => void
+
+const intervalTicker: Ticker = (tick, everyMs) => {
+  const timer = setInterval(tick, everyMs)
+  return () => clearInterval(timer)
 }
 
 interface Waiter<Result> {
@@ -45,7 +54,7 @@ const DEFAULT_ELECTION_TICKS = 8
 
 export class RaftNode<Result> {
   private transport!: Transport
-  private timer: NodeJS.Timeout | undefined
+  private stopTicking: (() => void) | undefined
   private running = false
   private closed = false
   private readonly waiters = new Map<number, Waiter<Result>>()
@@ -62,7 +71,7 @@ export class RaftNode<Result> {
   ) {}
 
   static async open<Result>(options: RaftNodeOptions<Result>): Promise<RaftNode<Result>> {
-    const { storage, restored } = await RaftStorage.open(options.dir, options.membership, { groupCommit: options.groupCommit, open: options.open })
+    const { storage, restored } = await RaftStorage.open(options.dir, options.membership, { groupCommit: options.groupCommit, fs: options.fs })
     if (restored.snapshot) options.stateMachine.restore(restored.snapshot.data)
     const core = new RaftCore(
       { ...DEFAULT_RAFT_CONFIG, electionTicks: DEFAULT_ELECTION_TICKS, random: Math.random, ...options.raft, id: options.id, group: options.group },
@@ -93,7 +102,8 @@ export class RaftNode<Result> {
   }
 
   start(): void {
-    this.timer = setInterval(() => {
+    this.stopTicking = (this.options.ticker ?? intervalTicker)(() => {
+      if (this.closed) return
       this.core.tick()
       this.schedule()
       this.noticeRoleChange()
@@ -167,7 +177,7 @@ export class RaftNode<Result> {
 
   async close(): Promise<void> {
     this.closed = true
-    clearInterval(this.timer)
+    this.stopTicking?.()
     await this.idle
     const err = new PeerqueueError('E_CLOSED', 'the node closed before this was committed')
     for (const waiter of this.waiters.values()) waiter.reject(err)
@@ -238,7 +248,7 @@ export class RaftNode<Result> {
   private stop(failure: PeerqueueError): void {
     this.failure = failure
     this.closed = true
-    clearInterval(this.timer)
+    this.stopTicking?.()
     this.options.onError?.(failure)
     const retry = this.askOthers()
     for (const waiter of this.waiters.values()) waiter.reject(retry)

@@ -2,20 +2,19 @@
 // fsync per Ready: group commit), and the latest snapshot in its own file. Replaying the log
 // rebuilds the entries: a record of entries starting at index i replaces whatever stood at i and
 // after, exactly as the core replaced a conflicting suffix.
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readSnapshot, writeSnapshot } from './snapshot-file.js'
 import type { HardState, LogEntry, Membership, Ready, RestoredState, Snapshot } from './types.js'
 import { WriteAheadLog } from './wal.js'
-import type { OpenFile } from '../fs/durable-file.js'
+import { nodeFileSystem, type FileSystem } from '../fs/file-system.js'
 
 type Record = { readonly t: 'hs'; readonly hs: HardState } | { readonly t: 'entries'; readonly entries: readonly LogEntry[] }
 
 export interface RaftStorageOptions {
   /** Off only to measure what group commit buys: then every entry gets its own fsync. */
   readonly groupCommit?: boolean
-  /** How log and snapshot files are opened: tests pass one whose writes fail. */
-  readonly open?: OpenFile
+  /** Where log and snapshot live: tests pass a disk whose writes fail, the simulator one in memory. */
+  readonly fs?: FileSystem
 }
 
 export class RaftStorage {
@@ -30,9 +29,10 @@ export class RaftStorage {
   ) {}
 
   static async open(dir: string, initialMembership: Membership, options: RaftStorageOptions = {}): Promise<{ storage: RaftStorage; restored: RestoredState }> {
-    await mkdir(dir, { recursive: true })
-    const saved = await readSnapshot<Snapshot>(dir)
-    const { wal, records } = await WriteAheadLog.open(join(dir, 'wal'), { open: options.open })
+    const fs = options.fs ?? nodeFileSystem
+    await fs.mkdir(dir)
+    const saved = await readSnapshot<Snapshot>(dir, fs)
+    const { wal, records } = await WriteAheadLog.open(join(dir, 'wal'), { fs })
     const decoder = new TextDecoder()
     let hardState: HardState = { term: 0, vote: undefined, commit: 0 }
     let entries: LogEntry[] = []
@@ -77,7 +77,7 @@ export class RaftStorage {
    * it does not cover (the hard state and the entries after it).
    */
   async saveSnapshot(snapshot: Snapshot, entriesAfter: readonly LogEntry[]): Promise<void> {
-    await writeSnapshot(this.dir, snapshot.index, snapshot, this.options.open)
+    await writeSnapshot(this.dir, snapshot.index, snapshot, this.options.fs)
     const keep: Record[] = [{ t: 'hs', hs: this.hardState }]
     if (entriesAfter.length > 0) keep.push({ t: 'entries', entries: entriesAfter })
     await this.wal.rewrite(keep.map((r) => this.encoder.encode(JSON.stringify(r))))

@@ -1,22 +1,22 @@
 // A snapshot of the applied state, written beside the log: temp file, fsync, rename, fsync of
 // the directory, so a crash leaves either the old snapshot or the new one, never half of one.
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { PeerqueueError } from '../errors.js'
-import { writeFileDurably, type OpenFile } from '../fs/durable-file.js'
+import { writeFileDurably } from '../fs/durable-file.js'
+import { nodeFileSystem, type FileSystem } from '../fs/file-system.js'
 
 const FILE = 'snapshot.json'
 
-export async function writeSnapshot(dir: string, index: number, data: unknown, open?: OpenFile): Promise<void> {
+export async function writeSnapshot(dir: string, index: number, data: unknown, fs?: FileSystem): Promise<void> {
   const body = JSON.stringify({ index, data })
-  await writeFileDurably(join(dir, FILE), `${crc32(body)}\n${body}`, { open })
+  await writeFileDurably(join(dir, FILE), `${crc32(body)}\n${body}`, { fs })
 }
 
-export async function readSnapshot<T>(dir: string): Promise<{ index: number; data: T } | undefined> {
+export async function readSnapshot<T>(dir: string, fs: FileSystem = nodeFileSystem): Promise<{ index: number; data: T } | undefined> {
   let text: string
   try {
-    text = await readFile(join(dir, FILE), 'utf8')
+    text = (await fs.readFile(join(dir, FILE))).toString('utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err

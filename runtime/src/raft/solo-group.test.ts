@@ -62,7 +62,7 @@ describe('one-member group', () => {
     for (let capacity = 100; capacity <= 5_000; capacity += 53) {
       const dir = await mkdtemp(join(tmpdir(), 'pq-solo-'))
       const errors: unknown[] = []
-      const group = await SoloGroup.open({ dir, snapshotEvery: 7, open: new FullDisk({ capacity }).open, onError: (err) => errors.push(err) })
+      const group = await SoloGroup.open({ dir, snapshotEvery: 7, fs: new FullDisk({ capacity }).fs, onError: (err) => errors.push(err) })
       const acknowledged: string[] = []
       // Several proposals in flight at once, so batches of many entries meet the full disk.
       for (let round = 0; round < 50 && group.isLeader(); round++) {

@@ -8,7 +8,7 @@ import type { ConsensusGroup } from './group.js'
 import { readSnapshot, writeSnapshot } from './snapshot-file.js'
 import { WriteAheadLog } from './wal.js'
 import { StorageRecovery } from './storage-recovery.js'
-import type { OpenFile } from '../fs/durable-file.js'
+import type { FileSystem } from '../fs/file-system.js'
 
 const MAX_BATCH = 4096
 export const DEFAULT_SNAPSHOT_EVERY = 50_000
@@ -23,8 +23,8 @@ export interface SoloGroupOptions {
   readonly dir: string
   readonly now?: () => number
   readonly snapshotEvery?: number
-  /** How log and snapshot files are opened: tests pass one whose writes fail. */
-  readonly open?: OpenFile
+  /** Where log and snapshot live: tests pass a disk whose writes fail. */
+  readonly fs?: FileSystem
   readonly onError?: (err: unknown) => void
   /** Where the group says it is waiting for its disk, and that it is back. */
   readonly log?: (line: string) => void
@@ -50,9 +50,9 @@ export class SoloGroup implements ConsensusGroup {
 
   static async open(options: SoloGroupOptions): Promise<SoloGroup> {
     const state = new QueueStateMachine()
-    const snapshot = await readSnapshot<QueueSnapshot>(options.dir)
+    const snapshot = await readSnapshot<QueueSnapshot>(options.dir, options.fs)
     if (snapshot) state.restore(snapshot.data)
-    const { wal, records } = await WriteAheadLog.open(options.dir, { open: options.open })
+    const { wal, records } = await WriteAheadLog.open(options.dir, { fs: options.fs })
     const decoder = new TextDecoder()
     for (const record of records) {
       if (record.index <= state.appliedIndex) continue
@@ -142,7 +142,7 @@ export class SoloGroup implements ConsensusGroup {
   private async reopen(): Promise<void> {
     while (this.flushing) await new Promise((r) => setTimeout(r, 5))
     await this.wal.close().catch(() => undefined)
-    const { wal, records } = await WriteAheadLog.open(this.options.dir, { open: this.options.open })
+    const { wal, records } = await WriteAheadLog.open(this.options.dir, { fs: this.options.fs })
     const decoder = new TextDecoder()
     for (const record of records) {
       if (record.index > this.state.appliedIndex) this.state.apply(JSON.parse(decoder.decode(record.bytes)) as Entry)
@@ -171,7 +171,7 @@ export class SoloGroup implements ConsensusGroup {
 
   private async snapshot(): Promise<void> {
     const snapshot = this.state.snapshot()
-    await writeSnapshot(this.options.dir, snapshot.appliedIndex, snapshot, this.options.open)
+    await writeSnapshot(this.options.dir, snapshot.appliedIndex, snapshot, this.options.fs)
     await this.wal.compactThrough(snapshot.appliedIndex)
     this.sinceSnapshot = 0
   }

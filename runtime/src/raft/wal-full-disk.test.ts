@@ -10,7 +10,7 @@ const record = (index: number): WalRecord => ({ index, bytes: new TextEncoder().
 
 /** Appends batches of 1-3 records until the disk refuses one; returns what was acknowledged. */
 async function fillUp(dir: string, disk: FullDisk, segmentBytes?: number) {
-  const { wal } = await WriteAheadLog.open(dir, { open: disk.open, segmentBytes })
+  const { wal } = await WriteAheadLog.open(dir, { fs: disk.fs, segmentBytes })
   const acknowledged: number[] = []
   let attempted: number[] = []
   let failure: unknown
@@ -79,7 +79,7 @@ describe('write-ahead log on a disk that fills up', () => {
   it('stops after a failed fsync and never calls fsync on that file again', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pq-wal-full-'))
     const disk = new FullDisk({ capacity: 1_000_000 })
-    const { wal } = await WriteAheadLog.open(dir, { open: disk.open })
+    const { wal } = await WriteAheadLog.open(dir, { fs: disk.fs })
     await wal.append([record(1)])
     disk.failSyncs()
     await expect(wal.append([record(2)])).rejects.toMatchObject({ code: 'E_STORAGE', message: expect.stringContaining('fsync') })

@@ -4,11 +4,11 @@
 // the log refuses to open rather than silently lose acknowledged entries. A write or fsync that
 // fails breaks the log for good: it is cut back to its last whole record, refuses every later
 // append, and only a reopen (which reads what is really on disk) makes it usable again.
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { PeerqueueError, assert, errorMessage } from '../errors.js'
-import { openFile, syncDir, syncFile, writeAll, type OpenFile, type WritableFile } from '../fs/durable-file.js'
+import { syncDir, syncFile, writeAll, type WritableFile } from '../fs/durable-file.js'
+import { nodeFileSystem, type FileSystem } from '../fs/file-system.js'
 
 const HEADER_BYTES = 8
 const MAX_RECORD_BYTES = 64 * 1024 * 1024
@@ -26,8 +26,8 @@ interface Segment {
 
 export interface WalOptions {
   readonly segmentBytes?: number
-  /** How segment files are opened: tests pass one whose writes come up short or fail. */
-  readonly open?: OpenFile
+  /** Where the segments live: tests pass a disk whose writes come up short or fail. */
+  readonly fs?: FileSystem
 }
 
 export class WriteAheadLog {
@@ -41,26 +41,27 @@ export class WriteAheadLog {
   private constructor(
     private readonly dir: string,
     private readonly segmentBytes: number,
-    private readonly openAt: OpenFile,
+    private readonly fs: FileSystem,
   ) {}
 
   /** Opens (or creates) the log and returns it with every intact record, oldest first. */
   static async open(dir: string, options: WalOptions = {}): Promise<{ wal: WriteAheadLog; records: WalRecord[] }> {
-    await mkdir(dir, { recursive: true })
-    const wal = new WriteAheadLog(dir, options.segmentBytes ?? DEFAULT_SEGMENT_BYTES, options.open ?? openFile)
-    const names = (await readdir(dir)).filter((n) => /^\d{20}\.log$/.test(n)).sort()
+    const fs = options.fs ?? nodeFileSystem
+    await fs.mkdir(dir)
+    const wal = new WriteAheadLog(dir, options.segmentBytes ?? DEFAULT_SEGMENT_BYTES, fs)
+    const names = (await fs.readdir(dir)).filter((n) => /^\d{20}\.log$/.test(n)).sort()
     wal.segments = names.map((n) => ({ firstIndex: Number(n.slice(0, 20)), path: join(dir, n) }))
     const records: WalRecord[] = []
     for (const [i, segment] of wal.segments.entries()) {
       const isLast = i === wal.segments.length - 1
-      const { found, validBytes, totalBytes } = await readSegment(segment, isLast)
+      const { found, validBytes, totalBytes } = await readSegment(await fs.readFile(segment.path), segment, isLast)
       for (const record of found) {
         assert(wal.lastIndexWritten === 0 || record.index === wal.lastIndexWritten + 1, `log gap before ${record.index}`)
         wal.lastIndexWritten = record.index
         records.push(record)
       }
       if (isLast) {
-        wal.active = await wal.openAt(segment.path, 'r+')
+        wal.active = await fs.open(segment.path, 'r+')
         wal.activePath = segment.path
         if (validBytes < totalBytes) {
           await wal.active.truncate(validBytes)
@@ -120,11 +121,11 @@ export class WriteAheadLog {
     if (this.broken) throw this.broken
     let removed = 0
     while (this.segments.length > 1 && this.segments[1]!.firstIndex <= index + 1) {
-      await rm(this.segments.shift()!.path, { force: true })
+      await this.fs.rm(this.segments.shift()!.path)
       removed += 1
     }
     // Otherwise a crash could bring back an older segment without the ones after it: a gap.
-    if (removed > 0) await this.guard(() => syncDir(this.dir))
+    if (removed > 0) await this.guard(() => syncDir(this.dir, this.fs))
   }
 
   /**
@@ -164,11 +165,11 @@ export class WriteAheadLog {
       }
       this.active = undefined
       const path = join(this.dir, `${String(firstIndex).padStart(20, '0')}.log`)
-      this.active = await this.openAt(path, 'w+')
+      this.active = await this.fs.open(path, 'w+')
       this.activePath = path
       this.activeBytes = 0
       this.segments.push({ firstIndex, path })
-      await syncDir(this.dir)
+      await syncDir(this.dir, this.fs)
     })
   }
 
@@ -214,8 +215,7 @@ function frame(payload: Uint8Array): Buffer {
   return out
 }
 
-async function readSegment(segment: Segment, isLast: boolean) {
-  const data = await readFile(segment.path)
+async function readSegment(data: Buffer, segment: Segment, isLast: boolean) {
   const found: WalRecord[] = []
   let offset = 0
   let index = segment.firstIndex
