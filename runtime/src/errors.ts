@@ -56,11 +56,14 @@ export function assert(condition: unknown, message: string): asserts condition {
 }
 
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
+  if (err instanceof Error) return err.message
+  // Some network layers reject with a DOM Event (an abort, a socket's error), which prints as "[object Event]".
+  if (typeof Event !== 'undefined' && err instanceof Event) return `a "${err.type}" event`
+  return String(err)
 }
 
 /** A write or fsync of the durable log failed (disk full, I/O error): the peer must stop writing. */
 export function storageFailure(err: unknown): PeerqueueError {
   const cause = err instanceof PeerqueueError && err.code === 'E_STORAGE' ? err.message : `the write-ahead log could not be written: ${errorMessage(err)}`
-  return new PeerqueueError('E_STORAGE', `${cause}; this peer stops accepting work until it is restarted with a working disk`)
+  return new PeerqueueError('E_STORAGE', `${cause}; this peer stops accepting work until its disk takes writes again`)
 }

@@ -117,6 +117,9 @@ export class LinkProxy {
     }
     const up = createConnection({ host: '127.0.0.1', port: this.upstreamPort })
     up.on('error', () => undefined)
+    // Small frames (Raft appends, RPC answers) must not wait for Nagle's algorithm and delayed ACKs.
+    up.setNoDelay(true)
+    down.setNoDelay(true)
     const connection: Connection = {
       source,
       down,
