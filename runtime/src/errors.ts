@@ -33,6 +33,11 @@ export type ErrorCode =
   | 'E_NOT_LEADER'
   | 'E_LEADER_IS_SELF'
   | 'E_CONF_PENDING'
+  | 'E_DEPLOY_REFUSED'
+  | 'E_BUNDLE_TOO_LARGE'
+  | 'E_BUNDLE_MISMATCH'
+  | 'E_BUNDLE_MISSING'
+  | 'E_VERSION_UNKNOWN'
   | 'E_INTERNAL'
 
 export class PeerqueueError extends Error {

@@ -37,6 +37,12 @@ import { routedWorkSource } from './worker/routed-work-source.js'
 import { DEFAULT_LEASE_MS, localWorkSource, type WorkSource } from './worker/work-source.js'
 import { RUNTIME_VERSION } from './version.js'
 import { fsyncObserver } from './fs/durable-file.js'
+import { BundleKeeper } from './deploy/bundle-keeper.js'
+import { BundleStore } from './deploy/bundle-store.js'
+import { DeployService, type VersionsAnswer } from './deploy/deploy-service.js'
+import { fetchBundle } from './deploy/fetch-bundle.js'
+import { DeployedCode } from './worker/deployed-code.js'
+import type { GrantedLease } from './queue/commands.js'
 import type { HttpHost, HttpListener } from './http/index.js'
 
 export type { PeerStatus } from './peer-status.js'
@@ -95,6 +101,8 @@ interface Parts {
   link: LeaderLink | undefined
   rendezvous: Rendezvous
   workerId: string
+  /** This peer's own folder: <data>/<queue>/<peer id>. */
+  dataDir: string
   unlock: () => Promise<void>
 }
 
@@ -102,6 +110,10 @@ export class Peer {
   private watcher: FSWatcher | undefined
   private catalog: Catalog = new Map()
   private executor: Executor | undefined
+  private deployed: DeployedCode | undefined
+  private bundles: BundleStore | undefined
+  private keeper: BundleKeeper | undefined
+  private deploys: DeployService | undefined
   private announcements!: Announcements
   private announceTimer: NodeJS.Timeout | undefined
   private census!: Census
@@ -143,8 +155,8 @@ export class Peer {
     const identity = await readKeyFile(options.keyFile, { allowInsecure: options.allowInsecureKey })
     const trusted = queue.trustedPeers.find((p) => p.id === identity.peerId)
     const mode: PeerMode = options.dev || (trusted && queue.trustedPeers.length === 1) ? 'solo' : trusted ? 'raft' : 'worker'
-    if (mode === 'worker' && (options.work === false || !options.jobsDir)) {
-      throw new PeerqueueError('E_USAGE', `peer ${identity.peerId} is not a trusted peer of queue "${queue.name}", so it can only work: give it handlers with --jobs <dir>`)
+    if (mode === 'worker' && options.work === false) {
+      throw new PeerqueueError('E_USAGE', `peer ${identity.peerId} is not a trusted peer of queue "${queue.name}", so it can only work: leave out --no-work`)
     }
     // Per queue and per peer, so several peers can run from one project directory.
     const dataDir = resolve(options.dataDir, queue.name, identity.peerId)
@@ -196,6 +208,7 @@ export class Peer {
             : new LeaderLink(node, queue.trustedPeers, { hangUpOthers: mode === 'worker', self: mode === 'raft' ? identity.peerId : undefined, findById: rendezvous.active, learn: (m) => rendezvous.learn(m) }),
         rendezvous,
         workerId: `${identity.peerId}/${randomUUID().slice(0, 8)}`,
+        dataDir,
         unlock,
       }
       const peer = new Peer(parts, options)
@@ -204,6 +217,7 @@ export class Peer {
       if (listen.some((a) => a.endsWith('/p2p-circuit'))) await peer.awaitRelayAddress()
       if (mode === 'worker') await peer.joinMesh()
       if (options.jobsDir) await peer.reloadHandlers()
+      else if (options.work !== false) await peer.useDeployedCode()
       if (options.work !== false) peer.startExecutor(onError)
       if (group?.isLeader()) await peer.onRoleChange(true)
       if (options.dev && options.jobsDir) peer.watchHandlers(options.jobsDir)
@@ -233,7 +247,34 @@ export class Peer {
   }
 
   get handlerNames(): string[] {
-    return [...this.catalog.keys()]
+    return [...this.currentCatalog().keys()]
+  }
+
+  /** The handlers this peer runs: its jobs/ directory's, or the current deployed version's. */
+  private currentCatalog(): Catalog {
+    return this.deployed ? this.deployed.catalog() : this.catalog
+  }
+
+  /** Without a jobs/ directory, a peer that works runs the code deployed to the queue. */
+  private async useDeployedCode(): Promise<void> {
+    const { node, queue, link, dataDir } = this.parts
+    const log = this.options.log ?? (() => undefined)
+    const others = queue.trustedPeers.map((p) => p.id).filter((id) => id !== this.identity.peerId)
+    this.deployed = new DeployedCode({
+      queue,
+      store: this.bundles ?? new BundleStore(join(dataDir, 'deployed')),
+      manifestsDir: join(dataDir, 'versions'),
+      versions: async (retryMs) => {
+        if (this.deploys && this.parts.group?.isLeader()) return this.deploys.versions()
+        if (!link) throw new PeerqueueError('E_NOT_LEADER', 'this peer does not keep the queue')
+        return (await link.call('versions', {}, retryMs)) as VersionsAnswer
+      },
+      fetch: (hash) => fetchBundle(node, others, hash),
+      log,
+    })
+    await this.deployed.start()
+    const held = this.deployed.held()
+    log(`peerqueue: running deployed code (no jobs/ directory here)${held.length > 0 ? `; versions held: ${held.map((v) => v.version).join(', ')}` : '; nothing deployed yet'}`)
   }
 
   status(): PeerStatus {
@@ -276,6 +317,7 @@ export class Peer {
     this.watcher?.close()
     clearInterval(this.announceTimer)
     this.census.close()
+    this.keeper?.close()
     this.parts.scheduler?.stop()
     await this.executor?.stop()
     await this.parts.link?.close()
@@ -307,6 +349,12 @@ export class Peer {
     })
     this.announceTimer = setInterval(() => this.announce(), ANNOUNCE_EVERY_MS)
     if (!group) return
+    const log = this.options.log ?? (() => undefined)
+    this.bundles = new BundleStore(join(this.parts.dataDir, 'deployed'))
+    const members = queue.trustedPeers.map((p) => p.id).filter((id) => id !== this.identity.peerId)
+    this.keeper = new BundleKeeper(this.bundles, group.state, (hash) => fetchBundle(node, members, hash), log)
+    this.keeper.start()
+    this.deploys = new DeployService(group, queue, this.bundles)
     group.state.onStateChange((job, previous) => {
       if (job.state === 'queued') this.executor?.pump()
       if (previous === 'leased' && FINAL_STATES.has(job.state)) pool.abort(job.id, `the job was ${job.state}`)
@@ -322,6 +370,7 @@ export class Peer {
       work: this.parts.work!,
       censusAnswer: (peerId, answer) => this.census.answer(peerId, answer),
       wake: () => this.parts.scheduler?.wake(),
+      deploys: this.deploys,
     }))
     const perSecond = queue.limits.maxRequestsPerSecond
     await serveRpc(node, service.handle, { perSecond, burst: 2 * perSecond })
@@ -400,7 +449,8 @@ export class Peer {
     this.executor = new Executor({
       pool,
       source,
-      catalog: () => this.catalog,
+      catalog: () => this.currentCatalog(),
+      ...(this.deployed ? { resolve: (lease: GrantedLease) => this.deployed!.handlerFor(lease) } : {}),
       capacity,
       maxResultBytes: queue.limits.maxResultBytes,
       maxPayloadBytes: queue.limits.maxPayloadBytes,

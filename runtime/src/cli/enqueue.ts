@@ -19,6 +19,7 @@ Options:
   --delay-ms <n>          run no earlier than this many ms from now
   --idempotency-key <k>   a second enqueue with the same key returns the first job
   --max-attempts <n>      attempts before the job is dead (default: the handler's)
+  --version <n>           run on this deployed version, not the current one (queue-runtime versions)
 ${clientOptionHelp}`,
   options: {
     ...clientOptionSpec,
@@ -27,6 +28,7 @@ ${clientOptionHelp}`,
     'delay-ms': { type: 'string' },
     'idempotency-key': { type: 'string' },
     'max-attempts': { type: 'string' },
+    version: { type: 'string' },
   },
   async run(values, positionals) {
     const [name, json] = positionals
@@ -42,6 +44,7 @@ ${clientOptionHelp}`,
       delayMs: int(values['delay-ms'], 'delay-ms'),
       idempotencyKey: str(values['idempotency-key']),
       maxAttempts: int(values['max-attempts'], 'max-attempts'),
+      version: int(values.version, 'version'),
     }
     return withClient(values, async (client) => {
       const [outcome] = await client.enqueue([{ name, payload: superjson.stringify(payload), options: dropUndefined(options) }])

@@ -9,6 +9,7 @@ import { job } from './job.js'
 import { keygen } from './keygen.js'
 import { pause, resume } from './pause.js'
 import { events } from './events.js'
+import { deploy, promote, rollback, versions } from './deploy.js'
 import { schedule, schedules, unschedule } from './schedule.js'
 import { redrive } from './redrive.js'
 import { registry } from './registry.js'
@@ -16,7 +17,7 @@ import { start } from './start.js'
 import { status } from './status.js'
 import { RUNTIME_VERSION } from '../version.js'
 
-const commands: readonly CliCommand[] = [start, dev, keygen, enqueue, status, job, cancel, redrive, pause, resume, schedule, unschedule, schedules, events, registry]
+const commands: readonly CliCommand[] = [start, dev, keygen, enqueue, status, job, cancel, redrive, pause, resume, schedule, unschedule, schedules, events, deploy, versions, promote, rollback, registry]
 
 const overview = `Usage: queue-runtime <command> [options]
 

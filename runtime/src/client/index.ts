@@ -22,8 +22,10 @@ import type { ScheduleView } from '../service/queue-service.js'
 import type { ScheduleTiming } from '../queue/schedules.js'
 import type { JobEvent } from '../service/event-log.js'
 import type { ChildFailurePolicy, JobState } from '../queue/job.js'
+import type { SignedManifest } from '../queue/deployments.js'
+import type { VersionsAnswer, VersionView } from '../deploy/deploy-service.js'
 
-export type { EnqueueOutcome, EnqueueOptions, JobEvent, JobView, PauseState, PeerStatus, QueueConfig, ScheduleView }
+export type { EnqueueOutcome, EnqueueOptions, JobEvent, JobView, PauseState, PeerStatus, QueueConfig, ScheduleView, VersionsAnswer, VersionView }
 
 /** A schedule as a client sends it: timing, and the job each due time makes (payload as superjson text). */
 export interface ScheduleRequest extends ScheduleTiming {
@@ -165,6 +167,23 @@ export class QueueClient {
 
   status(): Promise<PeerStatus> {
     return this.link.call('status', {}, this.retryMs) as Promise<PeerStatus>
+  }
+
+  /** Submits a signed deploy with its bundles (see deploy/build-deploy.ts); a retry of the same one makes no second version. */
+  deploy(request: SignedManifest & { readonly bundles: Readonly<Record<string, string>> }): Promise<{ version: number; current: number | null; collected: number[] }> {
+    return this.link.call('deploy', request, this.retryMs) as Promise<{ version: number; current: number | null; collected: number[] }>
+  }
+
+  versions(): Promise<VersionsAnswer> {
+    return this.link.call('versions', {}, this.retryMs) as Promise<VersionsAnswer>
+  }
+
+  promote(version: number): Promise<{ current: number | null; collected: number[] }> {
+    return this.link.call('promote', { version }, this.retryMs) as Promise<{ current: number | null; collected: number[] }>
+  }
+
+  rollback(): Promise<{ current: number | null; collected: number[] }> {
+    return this.link.call('rollback', {}, this.retryMs) as Promise<{ current: number | null; collected: number[] }>
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@
 // everything non-deterministic (ids, time) before proposing, so applying is a pure function.
 import type { ChildOutcome, JobError, JobState, NewJob } from './job.js'
 import type { ScheduleSpec } from './schedules.js'
+import type { SignedManifest } from './deployments.js'
 
 export type Command =
   /** `atomic`: all the jobs or none (a flow), when the queue has room for only some. */
@@ -35,6 +36,14 @@ export type Command =
   /** Creates or replaces a recurring job (upsert by id); its jobs count against maxQueuedJobs. */
   | { readonly type: 'schedule'; readonly schedule: ScheduleSpec; readonly maxQueuedJobs: number }
   | { readonly type: 'unschedule'; readonly id: string }
+  /**
+   * A new version of the handlers, made current. `bundles`: each job name's bundle hash, read
+   * from the manifest by the leader; `contents`: the bundles themselves (base64 by hash), which
+   * the state keeps none of: each trusted peer's bundle store writes them to disk as it applies.
+   */
+  | { readonly type: 'deploy'; readonly deployment: SignedManifest; readonly bundles: Readonly<Record<string, string>>; readonly contents: Readonly<Record<string, string>> }
+  | { readonly type: 'promote'; readonly version: number }
+  | { readonly type: 'rollback' }
 
 export interface LeaseRef {
   readonly jobId: string
@@ -57,6 +66,8 @@ export interface GrantedLease {
   readonly expiresAt: number
   /** A flow's parent: how its children ended. */
   readonly children?: readonly ChildOutcome[]
+  /** The deployed version whose code runs this job (absent before any deploy). */
+  readonly version?: number
 }
 
 export type EnqueueOutcome =
@@ -69,6 +80,8 @@ export type ApplyResult =
   /** For fenced commands: whether the sender held the lease it named. */
   | { readonly type: 'fenced'; readonly accepted: boolean }
   | { readonly type: 'changed'; readonly jobIds: readonly string[] }
+  /** After deploy, promote or rollback: whether it took effect, the current version, and the versions collected. */
+  | { readonly type: 'versions'; readonly ok: boolean; readonly current: number | undefined; readonly collected: readonly number[]; readonly deployed?: number }
 
 export interface JobChange {
   readonly jobId: string

@@ -50,6 +50,8 @@ export interface NewJob {
   /** When to forget this job once it completed / ended dead (BullMQ's removeOnComplete / removeOnFail). */
   readonly removeOnComplete?: Retention
   readonly removeOnFail?: Retention
+  /** The deployed version to run on, if the submitter named one (else the current version). */
+  readonly version?: number
 }
 
 /** `fail-parent`: the parent is dead too. `ignore`: it counts as done. `wait`: the parent waits (re-drive the child). */
@@ -83,6 +85,8 @@ export interface JobRecord extends Omit<NewJob, 'delayMs'> {
   finishedAt: number | undefined
   /** Of `childIds`, those whose outcome counted (completed, or failed under `ignore`). */
   childrenDone?: string[]
+  /** The deployed version whose code runs this job, fixed at enqueue (absent before any deploy). */
+  version?: number
 }
 
 /** What a client may set per job; unset fields come from the handler's definition. */
@@ -97,6 +101,8 @@ export interface EnqueueOptions {
   readonly removeOnComplete?: Retention
   /** The same, once it ended dead. */
   readonly removeOnFail?: Retention
+  /** Run on this deployed version (`queue-runtime versions`) instead of the current one. */
+  readonly version?: number
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {

@@ -9,7 +9,14 @@ import { Pauses, type PauseState } from './pauses.js'
 import { retentionRule, type RetentionRule } from './retention.js'
 import { JOB_STATES, type ChildOutcome } from './job.js'
 import { nextDue, scheduledJobId, type ScheduleRecord } from './schedules.js'
+import { Deployments, type Deployment, type DeploymentsSnapshot } from './deployments.js'
 import { FINAL_STATES, type JobError, type JobRecord, type JobState, type NewJob } from './job.js'
+
+/** Hears of deploys as they are applied (with their bundles) and of versions collected. */
+export interface DeployListener {
+  deployed(deployment: Deployment, contents: Readonly<Record<string, string>>): void
+  collected(versions: readonly number[]): void
+}
 
 /** Finished jobs kept for result lookups; older ones are forgotten first. */
 export const DEFAULT_FINISHED_RETENTION = 100_000
@@ -27,6 +34,8 @@ export interface QueueSnapshot {
   readonly schedules?: readonly ScheduleState[]
   /** Lease start times inside each rate limit's window, by job name and rate key. */
   readonly rateWindows?: readonly (readonly [string, readonly number[]])[]
+  /** Absent in snapshots written before deploys existed. */
+  readonly deployments?: DeploymentsSnapshot
 }
 
 /** A schedule as the state keeps it, with the queue limit its jobs count against. */
@@ -67,12 +76,22 @@ export class QueueStateMachine {
   private expiries = newTimedHeap()
   private nextSeq = 1
   appliedIndex = 0
+  readonly deployments = new Deployments()
+  private deployListeners: DeployListener[] = []
 
   constructor(private readonly finishedRetention = DEFAULT_FINISHED_RETENTION) {}
 
   /** Called after the whole state was replaced from a snapshot. */
   onRestore(listener: () => void): void {
     this.restoreListeners.push(listener)
+  }
+
+  /**
+   * Called for each deploy applied, with its bundles (base64 by hash), and for the versions
+   * collected afterwards: a bundle store keeps the one and forgets the bundles of the other.
+   */
+  onDeploy(listener: DeployListener): void {
+    this.deployListeners.push(listener)
   }
 
   onStateChange(listener: StateListener): () => void {
@@ -154,7 +173,7 @@ export class QueueStateMachine {
 
   /** A copy that later changes to the state do not touch. */
   snapshot(): QueueSnapshot {
-    return { appliedIndex: this.appliedIndex, nextSeq: this.nextSeq, jobs: [...this.jobs.values()].map((job) => ({ ...job })), paused: this.pauses.state(), schedules: this.scheduleList(), rateWindows: [...this.rateWindows].map(([k, times]) => [k, [...times]] as const) }
+    return { appliedIndex: this.appliedIndex, nextSeq: this.nextSeq, jobs: [...this.jobs.values()].map((job) => ({ ...job })), paused: this.pauses.state(), schedules: this.scheduleList(), rateWindows: [...this.rateWindows].map(([k, times]) => [k, [...times]] as const), deployments: this.deployments.snapshot() }
   }
 
   /** Replaces the whole state with a snapshot's (a follower that fell behind, or a restart). */
@@ -189,6 +208,7 @@ export class QueueStateMachine {
       this.finished.push(job.id)
       this.noteRetention(this.jobs.get(job.id)!, job.finishedAt ?? 0)
     }
+    this.deployments.restore(snapshot.deployments, snapshot.jobs.filter((j) => !FINAL_STATES.has(j.state)).map((j) => j.version))
     for (const listener of this.restoreListeners) listener()
   }
 
@@ -251,7 +271,27 @@ export class QueueStateMachine {
       case 'unschedule':
         this.schedules.delete(command.id)
         return { type: 'changed', jobIds: [] }
+      case 'deploy': {
+        const deployment = this.deployments.add(command.deployment, command.bundles, time)
+        for (const listener of this.deployListeners) listener.deployed(deployment, command.contents)
+        return { ...this.versionsChanged(true), deployed: deployment.version }
+      }
+      case 'promote':
+        return this.versionsChanged(this.deployments.promote(command.version))
+      case 'rollback':
+        return this.versionsChanged(this.deployments.rollback())
     }
+  }
+
+  private versionsChanged(ok: boolean): Extract<ApplyResult, { type: 'versions' }> {
+    const collected = this.collectVersions()
+    return { type: 'versions', ok, current: this.deployments.current, collected }
+  }
+
+  private collectVersions(): number[] {
+    const gone = this.deployments.collect()
+    if (gone.length > 0) for (const listener of this.deployListeners) listener.collected(gone)
+    return gone
   }
 
   private enqueue(spec: NewJob, time: number, maxQueuedJobs: number): EnqueueOutcome {
@@ -277,6 +317,7 @@ export class QueueStateMachine {
       ...(spec.removeOnComplete === undefined ? {} : { removeOnComplete: spec.removeOnComplete }),
       ...(spec.removeOnFail === undefined ? {} : { removeOnFail: spec.removeOnFail }),
       ...(waits ? { childIds: [...spec.childIds!], childrenDone: [] } : {}),
+      ...this.versionFor(spec.version),
       retry: spec.retry,
       timeoutMs: spec.timeoutMs,
       seq: this.nextSeq++,
@@ -295,6 +336,7 @@ export class QueueStateMachine {
     this.jobs.set(job.id, job)
     if (job.idempotencyKey !== undefined) this.byIdempotencyKey.set(job.idempotencyKey, job.id)
     this.counts.set(job.state, (this.counts.get(job.state) ?? 0) + 1)
+    this.deployments.pin(job.version)
     this.index(job)
     this.notify(job, job.state)
     return { ok: true, id: job.id, created: true }
@@ -337,7 +379,13 @@ export class QueueStateMachine {
 
   /** A leased job as its worker receives it (also when a lost answer is handed over again). */
   leaseOf(job: JobRecord): GrantedLease {
-    return { jobId: job.id, name: job.name, payload: job.payload, attempt: job.attempt, timeoutMs: job.timeoutMs, expiresAt: job.lease!.expiresAt, ...this.childrenOf(job) }
+    return { jobId: job.id, name: job.name, payload: job.payload, attempt: job.attempt, timeoutMs: job.timeoutMs, expiresAt: job.lease!.expiresAt, ...this.childrenOf(job), ...(job.version === undefined ? {} : { version: job.version }) }
+  }
+
+  /** The version a new job is pinned to (none before the first deploy). */
+  private versionFor(asked: number | undefined): { version?: number } {
+    const version = this.deployments.pinFor(asked)
+    return version === undefined ? {} : { version }
   }
 
   /** A flow parent's children as its handler reads them. */
@@ -506,6 +554,7 @@ export class QueueStateMachine {
     job.state = state
     job.updatedAt = time
     if (state !== 'leased') job.lease = undefined
+    this.repin(job, previous, state)
     if (FINAL_STATES.has(state)) {
       job.finishedAt = time
       this.finished.push(job.id)
@@ -623,6 +672,22 @@ export class QueueStateMachine {
 
   private version(jobId: string): number {
     return this.versions.get(jobId) ?? 0
+  }
+
+  /**
+   * A job that finishes stops needing its version; one that comes back (a re-drive) needs it
+   * again, or the current version if its own was collected meanwhile.
+   */
+  private repin(job: JobRecord, previous: JobState, state: JobState): void {
+    const wasFinal = FINAL_STATES.has(previous)
+    const isFinal = FINAL_STATES.has(state)
+    if (!wasFinal && isFinal) {
+      this.deployments.unpin(job.version)
+      if (job.version !== undefined && this.deployments.pinned(job.version) === 0 && job.version !== this.deployments.current) this.collectVersions()
+    } else if (wasFinal && !isFinal) {
+      if (job.version !== undefined && !this.deployments.get(job.version)) job.version = this.deployments.current
+      this.deployments.pin(job.version)
+    }
   }
 
   private notify(job: JobRecord, previous: JobState): void {

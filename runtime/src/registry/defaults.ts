@@ -11,6 +11,7 @@ function describe(written: Record<string, unknown>, queue: QueueConfig): string[
   const lines: string[] = []
   if (!('submitters' in written)) lines.push('submitters: trusted (only the trusted peers may submit jobs)')
   if (!('workers' in written)) lines.push('workers: any (every peer that finds the queue may run its jobs)')
+  if (!('deployers' in written)) lines.push('deployers: trusted (only the trusted peers may deploy handler code to workers)')
   if (!('bootstrap' in written) && queue.trustedPeers.some((p) => p.addrs.length === 0)) {
     lines.push('bootstrap: none (trusted peers without addresses are found through the rendezvous: a local network, or --bootstrap)')
   }

@@ -41,6 +41,8 @@ const queueSchema = z
     bootstrap: z.array(bootstrapAddress).default([]),
     submitters: z.union([z.literal('trusted'), z.literal('any'), peerList], { error: 'must be "trusted", "any" or a list of peer ids' }).default('trusted'),
     workers: z.union([z.literal('any'), peerList], { error: 'must be "any" or a list of peer ids' }).default('any'),
+    /** Who may deploy handler code that workers fetch and run (`queue-runtime deploy`). */
+    deployers: z.union([z.literal('trusted'), peerList], { error: 'must be "trusted" or a list of peer ids' }).default('trusted'),
     limits: z
       .strictObject({
         maxPayloadBytes: z.int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
@@ -48,6 +50,9 @@ const queueSchema = z
         maxQueuedJobs: z.int().positive().default(1_000_000),
         /** Requests a second each peer may make of a trusted peer, in bursts of twice that. */
         maxRequestsPerSecond: z.int().positive().max(1_000_000).default(2_000),
+        /** One deployed handler bundle, and all of one deploy's bundles together. */
+        maxBundleBytes: z.int().positive().max(8 * 1024 * 1024).default(4 * 1024 * 1024),
+        maxDeployBytes: z.int().positive().max(12 * 1024 * 1024).default(8 * 1024 * 1024),
       })
       .prefault({}),
     census: z

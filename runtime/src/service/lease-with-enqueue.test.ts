@@ -8,6 +8,8 @@ import { SoloGroup } from '../raft/solo-group.js'
 import { parseRegistry } from '../registry/parse.js'
 import type { HandlerPool } from '../worker/pool.js'
 import { QueueService } from './queue-service.js'
+import { DeployService } from '../deploy/deploy-service.js'
+import { BundleStore } from '../deploy/bundle-store.js'
 import { WorkService } from './work-service.js'
 
 const queue = parseRegistry(SAMPLE_REGISTRY.replace('rendezvous: images-7f3a', 'rendezvous: images-7f3a\n    submitters: any'), 'registry.yaml').queues[0]!
@@ -36,6 +38,7 @@ describe('leases written in the same log batch as other work', () => {
       wake: () => undefined,
       work: new WorkService(solo, queue),
       censusAnswer: () => 'closed',
+      deploys: new DeployService(solo, queue, new BundleStore(join(dir, 'deployed'))),
     })
     const proposals: number[] = []
     const propose = solo.propose.bind(solo)

@@ -18,6 +18,8 @@ import { viewOf, type JobView } from './job-view.js'
 import { EventLog } from './event-log.js'
 import { enqueueRequest, eventsRequest, idsRequest, pauseRequest, scheduleRequest, unscheduleRequest, parseRequest as parse, redriveRequest, runRequest, waitRequest, type EnqueueRequest } from './requests.js'
 import { WorkService, assertMayWork } from './work-service.js'
+import { DeployService } from '../deploy/deploy-service.js'
+import { handlerFromManifest } from '../deploy/manifest-handlers.js'
 
 export interface ServiceOptions {
   readonly group: ConsensusGroup
@@ -31,6 +33,8 @@ export interface ServiceOptions {
   readonly wake: () => void
   /** Counts a census answer; says whether it counted. */
   readonly censusAnswer: (peerId: string, answer: Answer) => string
+  /** Deploys, versions and bundles. */
+  readonly deploys: DeployService
 }
 
 type Waiter = (view: JobView) => void
@@ -53,7 +57,9 @@ export class QueueService {
 
   handle = async (method: string, params: unknown, caller: Caller): Promise<unknown> => {
     if (method === 'status') return this.options.status()
+    if (DeployService.answersAnywhere(method)) return this.options.deploys.handle(method, params, caller)
     if (!this.options.group.isLeader()) throw this.options.group.refusal()
+    if (DeployService.handles(method)) return this.options.deploys.handle(method, params, caller)
     if (WorkService.handles(method)) return this.options.work.handle(method, params, caller)
     if (method === 'census.answer') {
       assertMayWork(this.options.queue, caller.peerId)
@@ -140,17 +146,23 @@ export class QueueService {
 
   private newJob(job: EnqueueRequest['jobs'][number], i: number, total: number): NewJob {
     const where = total > 1 ? `job ${i} ("${job.name}")` : `"${job.name}"`
-    const handler = this.options.catalog().get(job.name)
-    // A trusted peer that runs no handlers cannot know the names; workers check them instead.
-    if (!handler && this.options.catalog().size > 0) {
-      const known = [...this.options.catalog().keys()].join(', ') || 'none'
-      throw new PeerqueueError('E_JOB_UNKNOWN', `${where}: no handler for this job name (known: ${known})`)
+    const o = job.options
+    const deployments = this.options.group.state.deployments
+    if (o.version !== undefined && !deployments.get(o.version)) {
+      throw new PeerqueueError('E_VERSION_UNKNOWN', `${where}: there is no version ${o.version} (see queue-runtime versions)`)
+    }
+    // Handlers here, else the deployed version the job will run on, else none: workers check the name then.
+    const version = deployments.get(o.version ?? deployments.current ?? 0)
+    const local = this.options.catalog().get(job.name)
+    const handler = local ?? (version ? handlerFromManifest(version, job.name) : undefined)
+    if (!handler && (this.options.catalog().size > 0 || version)) {
+      const known = this.options.catalog().size > 0 ? [...this.options.catalog().keys()].join(', ') : Object.keys(version?.bundles ?? {}).join(', ')
+      throw new PeerqueueError('E_JOB_UNKNOWN', `${where}: no handler for this job name${version && !local ? ` in version ${version.version}` : ''} (known: ${known || 'none'})`)
     }
     const bytes = Buffer.byteLength(job.payload)
     if (bytes > this.options.queue.limits.maxPayloadBytes) {
       throw new PeerqueueError('E_PAYLOAD_TOO_LARGE', `${where}: payload is ${bytes} bytes, over the queue's limit of ${this.options.queue.limits.maxPayloadBytes}`)
     }
-    const o = job.options
     return {
       id: job.id ?? randomUUID(),
       name: job.name,
@@ -165,6 +177,7 @@ export class QueueService {
       delayMs: o.delayMs ?? 0,
       ...(o.removeOnComplete === undefined ? {} : { removeOnComplete: o.removeOnComplete }),
       ...(o.removeOnFail === undefined ? {} : { removeOnFail: o.removeOnFail }),
+      ...(o.version === undefined ? {} : { version: o.version }),
     }
   }
 

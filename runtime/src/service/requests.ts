@@ -19,6 +19,8 @@ export const enqueueOptionsSchema = z.strictObject({
   timeoutMs: z.int().min(1).max(86_400_000).optional(),
   removeOnComplete: retentionShape.optional(),
   removeOnFail: retentionShape.optional(),
+  /** Run on this deployed version instead of the current one. */
+  version: z.int().min(1).optional(),
 })
 
 const jobId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'a job id is 8-64 characters of A-Z, a-z, 0-9, _ and -')

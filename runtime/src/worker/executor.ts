@@ -5,7 +5,7 @@ import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS, type NewJob } from '../queue/job.js'
 import { errorMessage } from '../errors.js'
 import type { GrantedLease, LeaseRef } from '../queue/commands.js'
 import type { Catalog } from './catalog.js'
-import type { FollowUp, RunOutcome } from './messages.js'
+import type { FollowUp, HandlerInfo, RunOutcome } from './messages.js'
 import type { HandlerPool } from './pool.js'
 import { type LeaseLimits, DEFAULT_LEASE_MS, type Outcome, type WorkSource } from './work-source.js'
 
@@ -18,6 +18,8 @@ export interface ExecutorOptions {
   readonly pool: HandlerPool
   readonly source: WorkSource
   readonly catalog: () => Catalog
+  /** The handler of a lease, when it is not simply the catalog's by name (deployed code, fetched by version). */
+  readonly resolve?: (lease: GrantedLease) => Promise<HandlerInfo | undefined>
   readonly capacity: number
   readonly maxResultBytes: number
   /** The queue's limit on a payload, which follow-up jobs (ctx.enqueue) must keep too. */
@@ -192,10 +194,18 @@ export class Executor {
 
   private async execute(lease: GrantedLease): Promise<void> {
     const ref = { jobId: lease.jobId, attempt: lease.attempt }
-    const info = this.options.catalog().get(lease.name)
+    let info: HandlerInfo | undefined
+    let unavailable: string | undefined
+    try {
+      info = this.options.resolve ? await this.options.resolve(lease) : this.options.catalog().get(lease.name)
+    } catch (err) {
+      unavailable = errorMessage(err)
+    }
     const ran: RunOutcome = info
       ? await this.options.pool.run({ bundle: info.bundle, jobId: lease.jobId, attempt: lease.attempt, payload: lease.payload, timeoutMs: lease.timeoutMs, ...(lease.children ? { children: lease.children } : {}) })
-      : { ok: false, error: { name: 'UnknownJob', message: `this worker has no handler for "${lease.name}"`, retryable: true } }
+      : unavailable !== undefined
+        ? { ok: false, error: { name: 'CodeUnavailable', message: `this worker could not get the code of "${lease.name}"${lease.version === undefined ? '' : ` (version ${lease.version})`}: ${unavailable}`, retryable: true } }
+        : { ok: false, error: { name: 'UnknownJob', message: `this worker has no handler for "${lease.name}"${lease.version === undefined ? '' : ` in version ${lease.version}`}`, retryable: true } }
     // On shutdown, the release that follows hands every lease back; reporting would only wait on a leader that may be gone.
     if (this.stopped) return
     const outcome = this.withinLimit(ran)

@@ -18,6 +18,8 @@ export interface HandlerInfo {
   readonly globalConcurrency: number | undefined
   readonly rateLimit: RateLimitInfo | undefined
   readonly hasSchema: boolean
+  /** The payload's schema as JSON Schema, where its library can say it (Standard JSON Schema). */
+  readonly jsonSchema?: unknown
 }
 
 export type ThreadTask =

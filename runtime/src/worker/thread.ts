@@ -52,6 +52,18 @@ async function describe(bundle: string, source: string): Promise<HandlerInfo> {
     globalConcurrency: job.globalConcurrency,
     rateLimit: job.rateLimit ? { max: job.rateLimit.max, perMs: job.rateLimit.perMs, keyed: job.rateLimit.key !== undefined } : undefined,
     hasSchema: job.schema !== undefined,
+    ...jsonSchemaOf(job.schema),
+  }
+}
+
+/** Standard JSON Schema (zod 4.2 and later, and others): the input's JSON Schema, if the library offers it. */
+function jsonSchemaOf(schema: unknown): { jsonSchema?: unknown } {
+  const standard = (schema as { '~standard'?: { jsonSchema?: { input?: (options: { target: string }) => unknown } } } | undefined)?.['~standard']
+  try {
+    const jsonSchema = standard?.jsonSchema?.input?.({ target: 'draft-2020-12' })
+    return jsonSchema === undefined ? {} : { jsonSchema }
+  } catch {
+    return {}
   }
 }
 
