@@ -37,7 +37,8 @@ export interface PeerStatus {
   readonly commitIndex: number
   readonly members: readonly MemberStatus[]
   readonly jobs: Record<string, number>
-  readonly workers: readonly { id: string; running: number; capacity: number }[]
+  /** `versions`: the deployed versions a worker running deployed code holds. */
+  readonly workers: readonly { id: string; running: number; capacity: number; versions?: readonly number[] }[]
   readonly handlers: readonly string[]
   readonly listen: readonly string[]
   /** The leader's census of the queue's peers; null on other peers and before the first poll closes. */

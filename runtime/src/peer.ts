@@ -117,7 +117,7 @@ export class Peer {
   private announcements!: Announcements
   private announceTimer: NodeJS.Timeout | undefined
   private census!: Census
-  private readonly gossipWorkers = new Map<string, { capacity: number; running: number; lastSeen: number }>()
+  private readonly gossipWorkers = new Map<string, { capacity: number; running: number; lastSeen: number; versions?: readonly number[] }>()
   private service: QueueService | undefined
   private httpListener: HttpListener | undefined
 
@@ -340,7 +340,7 @@ export class Peer {
     })
     this.announcements = new Announcements(node, queue.rendezvous, new Set(queue.trustedPeers.map((p) => p.id)), {
       onLeader: (a) => link?.suggest(a.leader),
-      onWorker: (a) => this.gossipWorkers.set(a.worker, { capacity: a.capacity, running: a.running, lastSeen: Date.now() }),
+      onWorker: (a) => this.gossipWorkers.set(a.worker, { capacity: a.capacity, running: a.running, lastSeen: Date.now(), ...(a.versions ? { versions: a.versions } : {}) }),
       onPoll: (poll, from) => {
         // Only a leader polls: a poll from someone other than the leader we know means leadership moved.
         link?.suggest(from)
@@ -476,7 +476,7 @@ export class Peer {
   private announce(): void {
     const group = this.parts.group
     if (group?.isLeader()) this.announcements.announceLeader(group instanceof RaftGroup ? group.raft.core.term : 1)
-    if (this.executor) this.announcements.announceWorker(this.parts.workerId, this.parts.pool.threads, this.executor.runningCount)
+    if (this.executor) this.announcements.announceWorker(this.parts.workerId, this.parts.pool.threads, this.executor.runningCount, this.deployed?.held().map((v) => v.version))
   }
 
   private censusReport(): { busy: boolean; freeSlots: number; handlers: string[]; version: string } {
@@ -487,13 +487,14 @@ export class Peer {
 
   private workersSeen(): PeerStatus['workers'] {
     const now = Date.now()
-    const seen = new Map<string, { id: string; running: number; capacity: number }>()
+    const seen = new Map<string, PeerStatus['workers'][number]>()
     for (const [id, w] of this.gossipWorkers) {
       if (now - w.lastSeen > 5 * ANNOUNCE_EVERY_MS) this.gossipWorkers.delete(id)
-      else seen.set(id, { id, running: w.running, capacity: w.capacity })
+      else seen.set(id, { id, running: w.running, capacity: w.capacity, ...(w.versions ? { versions: w.versions } : {}) })
     }
     for (const w of this.parts.work?.seenWorkers(now) ?? []) if (!seen.has(w.id)) seen.set(w.id, { id: w.id, running: w.running, capacity: w.capacity })
-    if (this.executor) seen.set(this.parts.workerId, { id: this.parts.workerId, running: this.executor.runningCount, capacity: this.parts.pool.threads })
+    const versions = this.deployed?.held().map((v) => v.version)
+    if (this.executor) seen.set(this.parts.workerId, { id: this.parts.workerId, running: this.executor.runningCount, capacity: this.parts.pool.threads, ...(versions ? { versions } : {}) })
     return [...seen.values()]
   }
 

@@ -50,7 +50,13 @@ describe('deploys', () => {
 
     const v1 = await deployCli(V1, cluster.registry, cluster.clientKey)
     expect(v1.code, v1.stderr).toBe(0)
-    expect(JSON.parse(v1.stdout)).toMatchObject({ version: 1, current: 1, handlers: [{ name: 'greet', bundle: expect.stringMatching(/^[0-9a-f]{64}$/) }] })
+    const deployed = JSON.parse(v1.stdout) as { version: number; handlers: { bundle: string }[] }
+    expect(deployed).toMatchObject({ version: 1, current: 1, handlers: [{ name: 'greet', bundle: expect.stringMatching(/^[0-9a-f]{64}$/) }] })
+    // Every trusted peer keeps the bundle, named by its hash.
+    const hash = deployed.handlers[0]!.bundle
+    for (const p of cluster.peers.filter((x) => x.trusted)) {
+      await expect.poll(() => readFile(join(cluster!.dir, 'data', p.name, 'cluster', p.id, 'deployed', `${hash}.mjs`)).then(() => true, () => false), { timeout: 10_000 }).toBe(true)
+    }
 
     const first = await startWorker(cluster.registry, 'one')
     const second = await startWorker(cluster.registry, 'two')
@@ -98,6 +104,35 @@ describe('deploys', () => {
     expect(await later.run('greet', { name: 'Flo' }, { timeoutMs: 30_000 })).toEqual({ text: 'v2: good day Flo' })
     expect(await later.run('greet', { name: 'Gus' }, { version: 1, timeoutMs: 30_000 })).toEqual({ text: 'v1: hello Gus' })
     expect(restarted.output()).not.toMatch(/fetched/)
+  })
+
+  it('runs deployed code under the permission model with --permission: no processes, no writes outside its data', async () => {
+    cluster = await TestCluster.create(1, 0)
+    const clientId = (await readKeyFile(cluster.clientKey)).peerId
+    const text = await readFile(cluster.registry, 'utf8')
+    await writeFile(cluster.registry, text.replace('    workers: any\n', `    workers: any\n    deployers: [${clientId}]\n`))
+    await cluster.startAll()
+    expect((await deployCli(join(REPO, 'test', 'fixtures', 'deploy-sandbox'), cluster.registry, cluster.clientKey)).code).toBe(0)
+    const queue = await connect({ registry: cluster.registry, key: cluster.clientKey })
+    queues.push(queue)
+    const outside = join(cluster.dir, 'outside.txt')
+
+    const dir = await mkdtemp(join(tmpdir(), 'pq-empty-sandboxed-'))
+    const key = join(dir, 'worker.key')
+    await createKeyFile(key)
+    const sandboxed = await spawnPeer({ registry: cluster.registry, key, data: join(dir, 'data'), cwd: dir, args: ['--concurrency', '1', '--permission'] })
+    workers.push(sandboxed)
+    expect(await queue.run('probe', { path: outside }, { timeoutMs: 20_000 })).toEqual({ exec: 'ERR_ACCESS_DENIED', write: 'ERR_ACCESS_DENIED' })
+    await stopPeer(workers.pop()!)
+
+    const open = await startWorker(cluster.registry, 'open')
+    expect(open.peer.output()).toContain('ready')
+    expect(await queue.run('probe', { path: outside }, { timeoutMs: 20_000 })).toEqual({ exec: 'allowed', write: 'allowed' })
+    expect(await readFile(outside, 'utf8')).toBe('written')
+
+    const refused = await runCli(['start', '--registry', cluster.registry, '--key', key, '--data', join(dir, 'data'), '--permission', '--jobs', join(REPO, 'test', 'fixtures', 'jobs')])
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toContain('--permission runs deployed code only')
   })
 
   it('refuses code on a worker whose registry does not allow its deployer, and loads none of it', async () => {

@@ -1,5 +1,6 @@
 import { PeerqueueError } from '../errors.js'
-import type { CliCommand } from './command.js'
+import { str, type CliCommand } from './command.js'
+import { restartUnderPermissionModel, underPermissionModel } from './permission.js'
 import { peerOptionHelp, peerOptionSpec, peerOptions, runUntilSignal } from './peer-options.js'
 
 export const start: CliCommand = {
@@ -15,10 +16,14 @@ Stop it with Ctrl-C (SIGINT) or SIGTERM: running jobs are handed back at once.
 
 Options:
   --key <file>         this peer's key file (create one with: queue-runtime keygen)
-${peerOptionHelp}`,
-  options: peerOptionSpec,
+${peerOptionHelp}
+  --permission         run under Node's permission model: handler code cannot start processes
+                       or write outside --data (deployed code only; see SECURITY.md)`,
+  options: { ...peerOptionSpec, permission: { type: 'boolean' } },
   async run(values) {
     if (typeof values.key !== 'string') throw new PeerqueueError('E_USAGE', `--key is required\n\n${this.usage}`)
-    return runUntilSignal(peerOptions(values, { data: '.peerqueue/data', dev: false }))
+    const options = peerOptions(values, { data: '.peerqueue/data', dev: false })
+    if (values.permission === true && !underPermissionModel()) return restartUnderPermissionModel(options.dataDir, str(values.jobs) ?? options.jobsDir)
+    return runUntilSignal(options)
   },
 }

@@ -32,7 +32,7 @@ function formatStatus(s: PeerStatus): string {
     ...s.members.map((m) => `member      ${m.id}${m.id === s.leader ? ' leader' : ''}${m.self ? ' (answering)' : ''}: ${health(m)}, lag ${m.lag ?? '?'}${m.connection === 'relay' ? ', through a relay' : ''}`),
     `jobs        ${jobs}`,
     ...(s.paused && (s.paused.all || s.paused.names.length > 0) ? [`paused      ${s.paused.all ? 'the whole queue' : ''}${s.paused.all && s.paused.names.length > 0 ? '; and ' : ''}${s.paused.names.join(', ')} (queue-runtime resume [name])`] : []),
-    ...s.workers.map((w) => `worker      ${w.id} running ${w.running}/${w.capacity}`),
+    ...s.workers.map((w) => `worker      ${w.id} running ${w.running}/${w.capacity}${w.versions ? `, deployed versions held: ${w.versions.join(', ') || 'none yet'}` : ''}`),
     `handlers    ${s.handlers.join(', ') || '(none)'}`,
     `discovery   ${discoveryLine(s.discovery)}`,
     ...censusLines(s.census),

@@ -16,6 +16,8 @@ export interface WorkerAnnouncement {
   readonly peerId: string
   readonly capacity: number
   readonly running: number
+  /** The deployed versions whose code the worker holds (absent for one that runs a jobs/ directory). */
+  readonly versions?: readonly number[]
 }
 
 const encoder = new TextEncoder()
@@ -50,7 +52,8 @@ export class Announcements {
       if (message.topic === this.leaderTopic && this.trusted.has(from) && body.leader === from && typeof body.term === 'number') {
         handlers.onLeader?.({ leader: from, term: body.term })
       } else if (message.topic === this.workersTopic && typeof body.worker === 'string' && body.worker.startsWith(`${from}/`)) {
-        handlers.onWorker?.({ worker: body.worker, peerId: from, capacity: Number(body.capacity) || 0, running: Number(body.running) || 0 })
+        const versions = Array.isArray(body.versions) ? body.versions.filter((v): v is number => Number.isInteger(v)).slice(0, 64) : undefined
+        handlers.onWorker?.({ worker: body.worker, peerId: from, capacity: Number(body.capacity) || 0, running: Number(body.running) || 0, ...(versions ? { versions } : {}) })
       } else if (message.topic === this.censusTopic && this.trusted.has(from)) {
         const poll = pollShape.safeParse(body)
         if (poll.success) handlers.onPoll?.(poll.data, from)
@@ -62,8 +65,8 @@ export class Announcements {
     this.publish(this.leaderTopic, { leader: this.node.peerId.toString(), term })
   }
 
-  announceWorker(worker: string, capacity: number, running: number): void {
-    this.publish(this.workersTopic, { worker, capacity, running })
+  announceWorker(worker: string, capacity: number, running: number, versions?: readonly number[]): void {
+    this.publish(this.workersTopic, { worker, capacity, running, ...(versions ? { versions } : {}) })
   }
 
   publishPoll(poll: Poll): void {
