@@ -1,9 +1,10 @@
 // npm run demo: scaffolds a queue project with create-queue, starts three trusted peers (a Raft
 // group over libp2p on 127.0.0.1) and one worker peer as child processes, submits jobs through
 // the typed client and prints their results, then kills the leader with SIGKILL in the middle of
-// a batch and shows that another peer takes over and every job still finishes.
+// a batch and shows that another peer takes over and every job still finishes. Last, it deploys
+// the handlers and runs jobs on a worker started in a folder with only the registry and a key.
 import { spawn } from 'node:child_process'
-import { rm, mkdir } from 'node:fs/promises'
+import { copyFile, rm, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { connect } from '@peerqueue/sdk/client'
@@ -57,6 +58,28 @@ try {
     say(`restarted ${leader}; it catches up from the others`)
     await new Promise((r) => setTimeout(r, 1000))
     await printStatus()
+
+    // Code that travels: deploy the handlers, then a worker with nothing but a registry and a key runs them.
+    const { stdout: deployed } = await run(process.execPath, [cli, 'deploy'], project)
+    for (const line of deployed.trim().split('\n')) say(`deploy> ${line}`)
+    const far = join(work, 'far-away-worker')
+    await mkdir(far, { recursive: true })
+    await copyFile(join(project, 'registry.yaml'), join(far, 'registry.yaml'))
+    await run(process.execPath, [cli, 'keygen', '--out', 'worker.key'], far)
+    peers.get('worker-1').kill('SIGTERM')
+    peers.delete('worker-1')
+    say(`stopped worker-1 (it has jobs/); starting a worker in ${far}, which holds only registry.yaml and worker.key`)
+    await startPeer('far-away', far, ['--registry', 'registry.yaml', '--key', 'worker.key'])
+    // The trusted peers run handlers too (they have jobs/): the far-away worker gets its share.
+    const farJobs = await queue.enqueueMany(Array.from({ length: 60 }, (_, i) => ({ job: 'hello', payload: { name: `far-${i}` } })))
+    const ranFar = []
+    for (const job of farJobs) {
+      const result = await job.result({ timeoutMs: 30_000 })
+      const status = await job.status()
+      if (status.worker?.startsWith(peerIds.get('far-away'))) ranFar.push(result.greeting)
+    }
+    say(`the far-away worker, which never saw jobs/, ran ${ranFar.length} of ${farJobs.length} jobs with the deployed code: ${ranFar.slice(0, 3).join(' ')}…`)
+    await printStatus()
   } finally {
     await queue.close()
   }
@@ -67,8 +90,8 @@ try {
 say('done')
 process.exit(0)
 
-async function startPeer(name) {
-  const child = spawn(process.execPath, [cli, 'start', '--key', `keys/${name}.key`], { cwd: project, stdio: ['ignore', 'pipe', 'inherit'] })
+async function startPeer(name, cwd = project, args = ['--key', `keys/${name}.key`]) {
+  const child = spawn(process.execPath, [cli, 'start', ...args], { cwd, stdio: ['ignore', 'pipe', 'inherit'] })
   peers.set(name, child)
   let output = ''
   await new Promise((resolve, reject) => {
@@ -84,6 +107,7 @@ async function startPeer(name) {
   })
   peerIds.set(name, /peerqueue: peer (\S+),/.exec(output)?.[1])
   say(`${name}> ${output.split('\n')[0]}`)
+  for (const line of output.split('\n').filter((l) => l.includes('deployed code'))) say(`${name}> ${line}`)
 }
 
 async function leaderName() {

@@ -90,6 +90,8 @@ function registryText(project: string, trusted: readonly string[], client: strin
         trustedPeers: trusted.map((id, i) => ({ id, addrs: [`/ip4/127.0.0.1/tcp/${basePort + i}`] })),
         submitters: [client],
         workers: 'any',
+        // The developer's client key deploys the handlers that worker machines fetch (npm run deploy).
+        deployers: [client],
         limits: { maxPayloadBytes: 1_048_576, maxResultBytes: 1_048_576, maxQueuedJobs: 1_000_000 },
       },
     ],

@@ -15,7 +15,14 @@ import { REPO, runCli, spawnPeer, stopPeer, type RunningPeer } from '../helpers/
 
 const V1 = join(REPO, 'test', 'fixtures', 'deploy-v1')
 const V2 = join(REPO, 'test', 'fixtures', 'deploy-v2')
-const HOUR = 3_600_000
+
+/** Lists the test client as the queue's deployer; returns the registry as it was. */
+async function allowClientToDeploy(cluster: TestCluster): Promise<string> {
+  const clientId = (await readKeyFile(cluster.clientKey)).peerId
+  const text = await readFile(cluster.registry, 'utf8')
+  await writeFile(cluster.registry, text.replace('    workers: any\n', `    workers: any\n    deployers: [${clientId}]\n`))
+  return text
+}
 
 describe('deploys', () => {
   let cluster: TestCluster | undefined
@@ -43,9 +50,7 @@ describe('deploys', () => {
 
   it('runs deployed code on workers that never saw jobs/, pinned per job, with rollback and an offline cache', async () => {
     cluster = await TestCluster.create(3, 0)
-    const clientId = (await readKeyFile(cluster.clientKey)).peerId
-    const text = await readFile(cluster.registry, 'utf8')
-    await writeFile(cluster.registry, text.replace('    workers: any\n', `    workers: any\n    deployers: [${clientId}]\n`))
+    await allowClientToDeploy(cluster)
     await cluster.startAll()
 
     const v1 = await deployCli(V1, cluster.registry, cluster.clientKey)
@@ -108,9 +113,7 @@ describe('deploys', () => {
 
   it('runs deployed code under the permission model with --permission: no processes, no writes outside its data', async () => {
     cluster = await TestCluster.create(1, 0)
-    const clientId = (await readKeyFile(cluster.clientKey)).peerId
-    const text = await readFile(cluster.registry, 'utf8')
-    await writeFile(cluster.registry, text.replace('    workers: any\n', `    workers: any\n    deployers: [${clientId}]\n`))
+    await allowClientToDeploy(cluster)
     await cluster.startAll()
     expect((await deployCli(join(REPO, 'test', 'fixtures', 'deploy-sandbox'), cluster.registry, cluster.clientKey)).code).toBe(0)
     const queue = await connect({ registry: cluster.registry, key: cluster.clientKey })
@@ -137,9 +140,7 @@ describe('deploys', () => {
 
   it('refuses code on a worker whose registry does not allow its deployer, and loads none of it', async () => {
     cluster = await TestCluster.create(3, 0)
-    const clientId = (await readKeyFile(cluster.clientKey)).peerId
-    const text = await readFile(cluster.registry, 'utf8')
-    await writeFile(cluster.registry, text.replace('    workers: any\n', `    workers: any\n    deployers: [${clientId}]\n`))
+    const text = await allowClientToDeploy(cluster)
     // The worker's own copy of the registry trusts only the trusted peers to deploy.
     const strict = join(cluster.dir, 'strict-registry.yaml')
     await writeFile(strict, text)

@@ -8,27 +8,15 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { connect, type Queue } from '@peerqueue/sdk/client'
 import { TestCluster } from '../helpers/cluster.js'
+import { canMountTmpfs } from '../torture/disk.js'
 import { makeProject, runCli, startPeer, stopPeer, type RunningPeer } from '../helpers/project.js'
 
 const PAYLOAD = { text: 'x'.repeat(200_000) }
 const HOUR = 3_600_000
 
-function canMountTmpfs(): boolean {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false
-  const probe = join(tmpdir(), `pq-mount-probe-${process.pid}`)
-  try {
-    execFileSync('mkdir', ['-p', probe])
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' })
-    execFileSync('umount', [probe], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  } finally {
-    execFileSync('rm', ['-rf', probe])
-  }
-}
-
-const mountable = canMountTmpfs()
+const probe = join(tmpdir(), `pq-mount-probe-${process.pid}`)
+const mountable = canMountTmpfs(probe)
+execFileSync('rm', ['-rf', probe])
 if (!mountable) console.warn('disk-full tests not run: mounting a small tmpfs needs root on Linux')
 
 const mounts: string[] = []

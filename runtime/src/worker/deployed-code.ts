@@ -41,6 +41,8 @@ export class DeployedCode {
   private readonly verified = new Map<number, VerifiedVersion>()
   private current: number | undefined
   private readonly loading = new Map<string, Promise<void>>()
+  /** Bundles checked against their hash since this process started: not read again for every job. */
+  private readonly checked = new Set<string>()
 
   constructor(private readonly options: DeployedCodeOptions) {}
 
@@ -105,16 +107,19 @@ export class DeployedCode {
     if (answer.current !== null) this.current = answer.current
   }
 
-  private ensureBundle(hash: string, what: string): Promise<void> {
+  private async ensureBundle(hash: string, what: string): Promise<void> {
+    if (this.checked.has(hash)) return
     let loading = this.loading.get(hash)
     if (!loading) {
       loading = (async () => {
         if (await this.options.store.has(hash)) return
         await this.options.store.put(hash, await this.options.fetch(hash))
         this.options.log(`peerqueue: fetched ${what} (${hash.slice(0, 12)}…)`)
-      })().finally(() => this.loading.delete(hash))
+      })()
+        .then(() => void this.checked.add(hash))
+        .finally(() => this.loading.delete(hash))
       this.loading.set(hash, loading)
     }
-    return loading
+    await loading
   }
 }
