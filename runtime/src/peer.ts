@@ -442,7 +442,7 @@ export class Peer {
 
   private startExecutor(onError: (err: unknown) => void): void {
     const { group, link, workerId, pool, queue } = this.parts
-    const capacity = pool.threads
+    const capacity = pool.slots
     const remote = link ? remoteWorkSource(link, workerId, () => capacity) : undefined
     const local = group ? localWorkSource(group, workerId, DEFAULT_LEASE_MS, queue.limits.maxQueuedJobs) : undefined
     const source: WorkSource = local && remote ? routedWorkSource(group!, local, remote) : (local ?? remote)!
@@ -476,12 +476,12 @@ export class Peer {
   private announce(): void {
     const group = this.parts.group
     if (group?.isLeader()) this.announcements.announceLeader(group instanceof RaftGroup ? group.raft.core.term : 1)
-    if (this.executor) this.announcements.announceWorker(this.parts.workerId, this.parts.pool.threads, this.executor.runningCount, this.deployed?.held().map((v) => v.version))
+    if (this.executor) this.announcements.announceWorker(this.parts.workerId, this.parts.pool.slots, this.executor.runningCount, this.deployed?.held().map((v) => v.version))
   }
 
   private censusReport(): { busy: boolean; freeSlots: number; handlers: string[]; version: string } {
     const running = this.executor?.runningCount ?? 0
-    const capacity = this.executor ? this.parts.pool.threads : 0
+    const capacity = this.executor ? this.parts.pool.slots : 0
     return { busy: running > 0, freeSlots: Math.max(0, capacity - running), handlers: this.handlerNames, version: RUNTIME_VERSION }
   }
 
@@ -494,7 +494,7 @@ export class Peer {
     }
     for (const w of this.parts.work?.seenWorkers(now) ?? []) if (!seen.has(w.id)) seen.set(w.id, { id: w.id, running: w.running, capacity: w.capacity })
     const versions = this.deployed?.held().map((v) => v.version)
-    if (this.executor) seen.set(this.parts.workerId, { id: this.parts.workerId, running: this.executor.runningCount, capacity: this.parts.pool.threads, ...(versions ? { versions } : {}) })
+    if (this.executor) seen.set(this.parts.workerId, { id: this.parts.workerId, running: this.executor.runningCount, capacity: this.parts.pool.slots, ...(versions ? { versions } : {}) })
     return [...seen.values()]
   }
 

@@ -7,6 +7,13 @@ export const NON_RETRYABLE_BRAND = Symbol.for('peerqueue.non-retryable')
 export const ABORT_CHANNEL = 'peerqueue:abort'
 /** Handler threads → main thread: progress reports. */
 export const PROGRESS_CHANNEL = 'peerqueue:progress'
+/** Handler threads → main thread: which thread a run started on (to terminate it if it runs away). */
+export const STARTED_CHANNEL = 'peerqueue:started'
+
+export interface StartedMessage {
+  readonly jobId: string
+  readonly threadId: number
+}
 
 export interface HandlerInfo {
   readonly name: string

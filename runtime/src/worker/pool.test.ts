@@ -1,5 +1,5 @@
 import { mkdtemp, readFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import superjson from 'superjson'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -83,6 +83,23 @@ describe('handler pool (esbuild bundles in Piscina threads)', () => {
     const outcome = await run('exiter', {})
     expect(outcome).toMatchObject({ ok: false, error: { name: 'ThreadExited', retryable: true } })
     expect((await run('echo', { text: 'after exit' })).ok).toBe(true)
+  })
+
+  it('runs more handlers at once than it has threads, several on each thread', async () => {
+    const seen = new Set<string>()
+    const wide = new HandlerPool(availableParallelism() * 3, (m) => seen.add(m.jobId))
+    try {
+      expect(wide.slots).toBe(availableParallelism() * 3)
+      const ids = Array.from({ length: wide.slots }, (_, i) => `wide-${i}`)
+      const runs = ids.map((jobId) => wide.run({ bundle: catalog.get('slow')!.bundle, jobId, attempt: 1, payload: superjson.stringify({ ms: 20_000, steps: 400 }), timeoutMs: 30_000 }))
+      // Every run reports progress while every other is still running: all of them at once.
+      await expect.poll(() => ids.every((id) => seen.has(id)), { timeout: 10_000 }).toBe(true)
+      expect(wide.liveThreads).toBeLessThanOrEqual(availableParallelism())
+      for (const id of ids) wide.abort(id, 'done looking')
+      expect((await Promise.all(runs)).every((r) => !r.ok && r.error.message === 'done looking')).toBe(true)
+    } finally {
+      await wide.close()
+    }
   })
 
   it('forwards progress and stops a run when it is aborted from outside', async () => {

@@ -1,7 +1,11 @@
-// The Piscina pool of handler threads. A run ends in one of three ways: the handler returns or
+// The Piscina pool of handler threads: one thread per core, each running several handlers at
+// once (async handlers interleave, as in one event loop), so `concurrency` runs cost a thread
+// per core rather than a thread each. A run ends in one of three ways: the handler returns or
 // throws; it honours ctx.signal after a timeout or cancel; or it ignores the signal and, after a
-// grace period, its thread is terminated. A thread that dies (process.exit) fails only its run.
+// grace period, its thread is terminated. A thread that dies takes the runs it held with it:
+// theirs fail as retryable and run again (at-least-once), the others go on.
 import type { ChildOutcome } from '../queue/job.js'
+import { availableParallelism } from 'node:os'
 import { BroadcastChannel } from 'node:worker_threads'
 import { dirname, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -10,10 +14,12 @@ import { errorMessage } from '../errors.js'
 import {
   ABORT_CHANNEL,
   PROGRESS_CHANNEL,
+  STARTED_CHANNEL,
   type AbortMessage,
   type HandlerInfo,
   type ProgressMessage,
   type RunOutcome,
+  type StartedMessage,
   type ThreadTask,
   type ValidateOutcome,
 } from './messages.js'
@@ -30,35 +36,51 @@ export interface RunRequest {
 }
 
 interface ActiveRun {
-  readonly kill: AbortController
   killTimer: NodeJS.Timeout | undefined
   killReason: string | undefined
+  /** The thread it runs on, once the thread said so. */
+  threadId: number | undefined
+  /** Ends the wait for the run at once (its thread is being terminated, or never said which it was). */
+  giveUp: (reason: Error) => void
 }
 
 export class HandlerPool {
   private readonly piscina: Piscina<ThreadTask, HandlerInfo | ValidateOutcome[] | RunOutcome>
   private readonly abortChannel = new BroadcastChannel(ABORT_CHANNEL)
   private readonly progressChannel = new BroadcastChannel(PROGRESS_CHANNEL)
+  private readonly startedChannel = new BroadcastChannel(STARTED_CHANNEL)
   private readonly active = new Map<string, ActiveRun>()
+  /** Runs at once, across every thread. */
+  readonly slots: number
 
-  constructor(threads: number, onProgress: (message: ProgressMessage) => void) {
+  constructor(concurrency: number, onProgress: (message: ProgressMessage) => void) {
+    this.slots = Math.max(1, concurrency)
+    // More threads than cores only adds start-up, memory and scheduling: handlers are mostly
+    // asynchronous, and a thread runs several at once.
+    const threads = Math.min(this.slots, availableParallelism())
     this.piscina = new Piscina({
       filename: threadFile(),
       // No thread while there is nothing to run: an idle peer (a trusted peer with --no-work, a
       // worker waiting for jobs) holds none of the ~14 MB each costs once idleTimeout passes.
       minThreads: 0,
-      maxThreads: Math.max(1, threads),
+      maxThreads: threads,
       idleTimeout: 30_000,
-      // A thread is terminated to stop a runaway handler, so it must hold one run only.
-      concurrentTasksPerWorker: 1,
+      concurrentTasksPerWorker: Math.ceil(this.slots / threads),
     })
     this.progressChannel.onmessage = (event) => onProgress((event as { data: ProgressMessage }).data)
+    this.startedChannel.onmessage = (event) => {
+      const started = (event as { data: StartedMessage }).data
+      const run = this.active.get(started.jobId)
+      if (run) run.threadId = started.threadId
+    }
     this.progressChannel.unref()
+    this.startedChannel.unref()
     this.abortChannel.unref()
   }
 
-  get threads(): number {
-    return this.piscina.maxThreads
+  /** Threads alive now (none while idle). */
+  get liveThreads(): number {
+    return this.piscina.threads.length
   }
 
   describe(bundle: string, source: string): Promise<HandlerInfo> {
@@ -70,14 +92,16 @@ export class HandlerPool {
   }
 
   async run(request: RunRequest): Promise<RunOutcome> {
-    const run: ActiveRun = { kill: new AbortController(), killTimer: undefined, killReason: undefined }
+    let giveUp: (reason: Error) => void = () => undefined
+    const givenUp = new Promise<never>((_, reject) => (giveUp = reject))
+    const run: ActiveRun = { killTimer: undefined, killReason: undefined, threadId: undefined, giveUp }
     this.active.set(request.jobId, run)
     run.killTimer = setTimeout(
       () => this.kill(run, `timed out after ${request.timeoutMs} ms and did not stop when ctx.signal aborted, so its thread was terminated`),
       request.timeoutMs + ABORT_GRACE_MS,
     )
     try {
-      return (await this.piscina.run({ kind: 'run', ...request }, { signal: run.kill.signal })) as RunOutcome
+      return (await Promise.race([this.piscina.run({ kind: 'run', ...request }), givenUp])) as RunOutcome
     } catch (err) {
       if (run.killReason !== undefined) return { ok: false, error: { name: 'TimeoutError', message: run.killReason, retryable: true } }
       return { ok: false, error: { name: 'ThreadExited', message: `the handler's thread ended abruptly: ${errorMessage(err)}`, retryable: true } }
@@ -101,12 +125,19 @@ export class HandlerPool {
     for (const [jobId] of this.active) this.abort(jobId, 'the peer is shutting down')
     this.abortChannel.close()
     this.progressChannel.close()
+    this.startedChannel.close()
     await this.piscina.close({ force: true })
   }
 
+  /**
+   * A handler that ignores its signal may be stuck in a loop that never yields: only ending its
+   * thread stops it. The other runs on that thread fail with ThreadExited and run again.
+   */
   private kill(run: ActiveRun, reason: string): void {
     run.killReason = reason
-    run.kill.abort(new Error(reason))
+    const thread = run.threadId === undefined ? undefined : this.piscina.threads.find((t) => t.threadId === run.threadId)
+    void thread?.terminate()
+    run.giveUp(new Error(reason))
   }
 }
 

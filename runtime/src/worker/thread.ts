@@ -1,7 +1,7 @@
 // Entry point of a handler thread (a Piscina worker). It imports handler bundles, validates
 // payloads with the job's schema, and runs handlers with a context whose signal aborts on
 // timeout or cancel. Results and errors leave as superjson text.
-import { BroadcastChannel } from 'node:worker_threads'
+import { BroadcastChannel, threadId } from 'node:worker_threads'
 import superjson from 'superjson'
 import { describeSchemaIssues } from './schema-issues.js'
 import { loadJob, type JobContext, type LoadedJob } from './job-module.js'
@@ -10,7 +10,9 @@ import { type FollowUp,
   ABORT_CHANNEL,
   NON_RETRYABLE_BRAND,
   PROGRESS_CHANNEL,
+  STARTED_CHANNEL,
   type AbortMessage,
+  type StartedMessage,
   type HandlerInfo,
   type ProgressMessage,
   type RunOutcome,
@@ -20,6 +22,7 @@ import { type FollowUp,
 
 const running = new Map<string, AbortController>()
 const progressChannel = new BroadcastChannel(PROGRESS_CHANNEL)
+const startedChannel = new BroadcastChannel(STARTED_CHANNEL)
 const abortChannel = new BroadcastChannel(ABORT_CHANNEL)
 abortChannel.onmessage = (event) => {
   const message = (event as { data: AbortMessage }).data
@@ -27,6 +30,7 @@ abortChannel.onmessage = (event) => {
 }
 // Channels must not keep an idle thread alive; Piscina decides when threads end.
 progressChannel.unref()
+startedChannel.unref()
 abortChannel.unref()
 
 export default async function handle(task: ThreadTask): Promise<HandlerInfo | ValidateOutcome[] | RunOutcome> {
@@ -96,6 +100,8 @@ async function run(task: Extract<ThreadTask, { kind: 'run' }>): Promise<RunOutco
   if (!checked.ok) return { ok: false, error: { name: 'PayloadInvalid', message: checked.message, retryable: false } }
   const controller = new AbortController()
   running.set(task.jobId, controller)
+  const started: StartedMessage = { jobId: task.jobId, threadId }
+  startedChannel.postMessage(started)
   const timer = setTimeout(() => controller.abort(timeoutError(task.timeoutMs)), task.timeoutMs)
   try {
     const followUps: FollowUp[] = []
