@@ -38,7 +38,7 @@ export const peerOptionHelp = `  --registry <src>     registry file, https:// UR
   --jobs <dir>         handler modules to bundle and run (default: ./jobs when it exists)
   --data <dir>         where the write-ahead log and snapshots live (each peer keeps
                        <dir>/<queue>/<peer id>, so peers can share one directory)
-  --concurrency <n>    handler threads (default: one per core)
+  --concurrency <n>    handlers run at once (default: one per core), on at most one thread per core
   --no-work            keep the queue but run no handlers here
   --http <host:port>   serve the dashboard (/), Prometheus metrics (/metrics) and the HTTP
                        API (/v1) on this address (trusted peers; off unless given, except
