@@ -145,6 +145,9 @@ describe('deploys', () => {
     const strict = join(cluster.dir, 'strict-registry.yaml')
     await writeFile(strict, text)
     await cluster.startAll()
+    // The manifest names each bundle by hash, with the handler's settings and its schema as JSON Schema.
+    const dry = await runCli(['deploy', '--dry-run', '--json', '--jobs', V1, '--registry', cluster.registry, '--key', cluster.clientKey])
+    expect(JSON.parse(dry.stdout)).toMatchObject({ manifest: { handlers: [{ name: 'greet', retry: { maxAttempts: 5 }, hasSchema: true, jsonSchema: { type: 'object', properties: { name: { type: 'string' } } } }] } })
     expect((await deployCli(V1, cluster.registry, cluster.clientKey)).code).toBe(0)
     const { peer } = await startWorker(strict, 'strict')
     const queue = await connect({ registry: cluster.registry, key: cluster.clientKey })
