@@ -41,6 +41,15 @@ export class MemoryFileSystem implements FileSystem {
     for (const release of this.waiting.splice(0)) release()
   }
 
+  /**
+   * The process ends (killed, or restarted by its operator) but the machine stays up: what it
+   * wrote stays in the page cache for the next process, and its handles die with it.
+   */
+  processExit(): void {
+    this.generation += 1
+    this.waiting.length = 0
+  }
+
   /** A power cut: see the module comment. */
   crash(): void {
     this.generation += 1

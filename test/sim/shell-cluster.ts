@@ -122,6 +122,8 @@ export class ShellCluster {
     node.incarnation += 1
     node.stoppedAt = undefined
     node.booting = false
+    // The old process is gone: none of its writes may land after the new one opened the files.
+    node.fs.processExit()
     this.boot(node)
   }
 
@@ -225,7 +227,9 @@ export class ShellCluster {
   }
 
   private open(node: ShellNode, incarnation: number): Promise<RaftNode<ApplyResult>> {
-    node.queue = new QueueReplica()
+    // Each incarnation applies to a replica of its own, as each process has its own memory.
+    const queue = new QueueReplica()
+    node.queue = queue
     return RaftNode.open<ApplyResult>({
       id: node.id,
       group: 'sim',
@@ -246,15 +250,15 @@ export class ShellCluster {
       },
       stateMachine: {
         apply: (data, index) => {
-          const result = node.queue.apply(index, data as QueueEntryData, this.violations, node.id)
-          const digest = node.queue.digest()
+          const result = queue.apply(index, data as QueueEntryData, this.violations, node.id)
+          const digest = queue.digest()
           const other = this.digests.get(index)
           if (other !== undefined && other !== digest) this.violations.push(`determinism: ${node.id} has another queue state after index ${index}`)
           this.digests.set(index, digest)
           return result
         },
-        snapshot: () => node.queue.machine.snapshot(),
-        restore: (data) => node.queue.reset(data as QueueSnapshot),
+        snapshot: () => queue.machine.snapshot(),
+        restore: (data) => queue.reset(data as QueueSnapshot),
       },
     })
   }
