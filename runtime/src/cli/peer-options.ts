@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { errorMessage } from '../errors.js'
 import { Peer, type PeerOptions } from '../peer.js'
 import { int, str, type OptionSpec } from './command.js'
+import { installCrashGuard } from './crash-guard.js'
 
 export const peerOptionSpec: OptionSpec = {
   registry: { type: 'string' },
@@ -93,6 +94,7 @@ export async function runUntilSignal(options: PeerOptions): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => signalled(signal)
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+  installCrashGuard(say)
   const peer = await Peer.start(options)
   const roles = { solo: 'trusted peer (a group of one)', raft: 'trusted peer (a Raft group member)', worker: 'worker peer' }
   say(`peerqueue: peer ${peer.identity.peerId}, ${roles[peer.mode]}`)
