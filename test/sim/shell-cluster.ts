@@ -98,13 +98,18 @@ export class ShellCluster {
   /** A power cut: the process is gone and its disk keeps what was durable (and maybe more). */
   crash(id: NodeId): void {
     const node = this.node(id)
+    this.endProcess(node)
+    node.fs.crash()
+    this.crashes += 1
+  }
+
+  /** The node's process is gone: its RaftNode, ticks and messages with it. */
+  private endProcess(node: ShellNode): void {
     node.raft = undefined
     node.tick = undefined
     node.incarnation += 1
     node.stoppedAt = undefined
     node.booting = false
-    node.fs.crash()
-    this.crashes += 1
   }
 
   /** The disk fills within the next `room` bytes; the node stops when a write crosses it. */
@@ -117,11 +122,7 @@ export class ShellCluster {
   freeDiskAndRestart(id: NodeId): void {
     const node = this.node(id)
     node.fs.room = Infinity
-    node.raft = undefined
-    node.tick = undefined
-    node.incarnation += 1
-    node.stoppedAt = undefined
-    node.booting = false
+    this.endProcess(node)
     // The old process is gone: none of its writes may land after the new one opened the files.
     node.fs.processExit()
     this.boot(node)
