@@ -38,6 +38,9 @@ export type ErrorCode =
   | 'E_BUNDLE_MISMATCH'
   | 'E_BUNDLE_MISSING'
   | 'E_VERSION_UNKNOWN'
+  | 'E_CERTIFICATE'
+  | 'E_SHARD_UNKNOWN'
+  | 'E_SHARD_SEALED'
   | 'E_INTERNAL'
 
 export class PeerqueueError extends Error {

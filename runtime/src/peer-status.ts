@@ -4,6 +4,7 @@ import type { ConsensusGroup } from './raft/group.js'
 import { RaftGroup } from './raft/raft-group.js'
 import type { QueueConfig } from './registry/schema.js'
 import type { PauseState } from './queue/pauses.js'
+import type { ShardSummary } from './shards/shard-summary.js'
 
 export interface MemberStatus {
   readonly id: string
@@ -48,6 +49,12 @@ export interface PeerStatus {
   readonly discovery: DiscoveryStatus
   /** Whether the queue, or which job names, are paused (null on a worker peer). */
   readonly paused: PauseState | null
+  /** Added by the client when the queue has shards besides the root (`jobs` then counts all of them). */
+  readonly shards?: readonly ShardSummary[]
+  /** Shards minted so far, retired ones included. */
+  readonly shardsMinted?: number
+  /** Shard certificates the client refused (forged, expired, signed by too few). */
+  readonly certificatesRefused?: number
 }
 
 export interface StatusInputs {

@@ -44,6 +44,12 @@ import { fetchBundle } from './deploy/fetch-bundle.js'
 import { DeployedCode } from './worker/deployed-code.js'
 import type { GrantedLease } from './queue/commands.js'
 import type { HttpHost, HttpListener } from './http/index.js'
+import { ShardHost } from './shards/shard-host.js'
+import { ShardKeeper } from './shards/shard-keeper.js'
+import { RootShards, SHARD_METHODS } from './shards/root-shards.js'
+import { ShardDirectory } from './shards/shard-directory.js'
+import { shardedWorkSource } from './shards/sharded-work-source.js'
+import type { Caller } from './net/rpc.js'
 
 export type { PeerStatus } from './peer-status.js'
 
@@ -120,6 +126,10 @@ export class Peer {
   private readonly gossipWorkers = new Map<string, { capacity: number; running: number; lastSeen: number; versions?: readonly number[] }>()
   private service: QueueService | undefined
   private httpListener: HttpListener | undefined
+  private shardHost: ShardHost | undefined
+  private shardKeeper: ShardKeeper | undefined
+  private rootShards: RootShards | undefined
+  private shardDirectory: ShardDirectory | undefined
 
   private constructor(
     private readonly parts: Parts,
@@ -320,6 +330,9 @@ export class Peer {
     this.keeper?.close()
     this.parts.scheduler?.stop()
     await this.executor?.stop()
+    await this.shardKeeper?.stop()
+    await this.shardDirectory?.close()
+    await this.shardHost?.close()
     await this.parts.link?.close()
     await this.parts.group?.close()
     this.parts.rendezvous.stop()
@@ -372,8 +385,39 @@ export class Peer {
       wake: () => this.parts.scheduler?.wake(),
       deploys: this.deploys,
     }))
+    const host = (this.shardHost = new ShardHost({
+      node,
+      selfId: this.identity.peerId,
+      queue,
+      root: group.state,
+      dataDir: this.parts.dataDir,
+      catalog: () => this.catalog,
+      pool,
+      deploys: this.deploys,
+      log,
+      onError: (err) => log(`peerqueue: ${errorMessage(err)}`),
+      onChange: () => this.executor?.pump(),
+    }))
+    group.state.onShardChange(() => void host.sync())
+    group.state.onRestore(() => void host.sync())
+    await host.sync()
+    this.shardKeeper = new ShardKeeper({ node, identity: this.identity, queue, root: group, log, host })
+    const registryAddrs = (id: string) => queue.trustedPeers.find((p) => p.id === id)?.addrs ?? []
+    const rootShards = (this.rootShards = new RootShards({
+      queue,
+      state: group.state,
+      identity: this.identity,
+      addressesOf: (id) => (registryAddrs(id).length > 0 ? registryAddrs(id) : this.parts.rendezvous.addressesOf(id)),
+      loads: () => this.shardKeeper?.loads ?? new Map(),
+    }))
+    const handle = (method: string, params: unknown, caller: Caller): Promise<unknown> => {
+      const shard = /^shard\/(\d+)\/(.+)$/.exec(method)
+      if (shard) return host.handle(Number(shard[1]), shard[2]!, params, caller)
+      if (SHARD_METHODS.has(method)) return rootShards.handle(method, params, caller)
+      return service.handle(method, params, caller)
+    }
     const perSecond = queue.limits.maxRequestsPerSecond
-    await serveRpc(node, service.handle, { perSecond, burst: 2 * perSecond })
+    await serveRpc(node, handle, { perSecond, burst: 2 * perSecond })
   }
 
   /** A peer listening through a relay says it is ready once it has a relay address to be found at. */
@@ -445,7 +489,8 @@ export class Peer {
     const capacity = pool.slots
     const remote = link ? remoteWorkSource(link, workerId, () => capacity) : undefined
     const local = group ? localWorkSource(group, workerId, DEFAULT_LEASE_MS, queue.limits.maxQueuedJobs) : undefined
-    const source: WorkSource = local && remote ? routedWorkSource(group!, local, remote) : (local ?? remote)!
+    const rootSource: WorkSource = local && remote ? routedWorkSource(group!, local, remote) : (local ?? remote)!
+    const source = this.shardedSource(rootSource, capacity)
     this.executor = new Executor({
       pool,
       source,
@@ -460,12 +505,40 @@ export class Peer {
     this.executor.pump()
   }
 
+  /** Leases from every shard of the queue, the root's among them. */
+  private shardedSource(root: WorkSource, capacity: number): WorkSource {
+    const { link, workerId, queue } = this.parts
+    const rootShards = this.rootShards
+    const askRoot = rootShards ? async () => rootShards.view() : link ? (method: string, params: unknown) => link.call(method, params) : undefined
+    if (!askRoot) return root
+    const directory = (this.shardDirectory = new ShardDirectory({ node: this.parts.node, queue, askRoot, self: this.identity.peerId, log: this.options.log }))
+    const remote = new Map<string, { link: unknown; source: WorkSource }>()
+    return shardedWorkSource(root, {
+      directory,
+      sourceFor: (shard, holding) => {
+        const hosted = this.shardHost?.get(shard)
+        const shardLink = directory.link(shard)
+        const key = `${shard}/${holding}`
+        let far = remote.get(key)
+        if (shardLink && far?.link !== shardLink) {
+          far = { link: shardLink, source: remoteWorkSource(shardLink, workerId, () => capacity, holding ? undefined : 0) }
+          remote.set(key, far)
+        }
+        if (!hosted) return far?.source
+        const near = localWorkSource(hosted.group, workerId, DEFAULT_LEASE_MS, queue.limits.maxQueuedJobs)
+        return far ? routedWorkSource(hosted.group, near, far.source) : near
+      },
+    })
+  }
+
   private async onRoleChange(leader: boolean): Promise<void> {
     if (!leader) {
       this.census.follow()
+      void this.shardKeeper?.stop()
       return
     }
     this.census.lead()
+    this.shardKeeper?.start()
     const released = await this.parts.scheduler?.releaseStaleWorkers(this.identity.peerId, this.parts.workerId).catch(() => 0)
     if (released) this.options.log?.(`peerqueue: handed back the leases of ${released} earlier run(s) of this peer; their jobs run again`)
     this.parts.scheduler?.wake()

@@ -24,6 +24,10 @@ import type { JobEvent } from '../service/event-log.js'
 import type { ChildFailurePolicy, JobState } from '../queue/job.js'
 import type { SignedManifest } from '../queue/deployments.js'
 import type { VersionsAnswer, VersionView } from '../deploy/deploy-service.js'
+import { ShardDirectory } from '../shards/shard-directory.js'
+import { byShard, newJobId, shardOfJob } from '../shards/job-routing.js'
+import { ROOT_SHARD } from '../shards/shard-map.js'
+import type { ShardSummary } from '../shards/shard-summary.js'
 
 export type { EnqueueOutcome, EnqueueOptions, JobEvent, JobView, PauseState, PeerStatus, QueueConfig, ScheduleView, VersionsAnswer, VersionView }
 
@@ -36,8 +40,10 @@ export { PeerqueueError, isPeerqueueError, type ErrorCode } from '../errors.js'
 export type { JobState, JobError, Backoff, ChildFailurePolicy } from '../queue/job.js'
 export { describeSchemaIssues } from '../worker/schema-issues.js'
 
-/** A client talks to the leader, and perhaps a bootstrap peer: a handful of connections. */
-const CLIENT_MAX_CONNECTIONS = 8
+/** A client talks to the root leader, shard leaders, and perhaps a bootstrap peer. */
+const CLIENT_MAX_CONNECTIONS = 64
+/** How old the shard map may be before an enqueue reads it again. */
+const MAP_MAX_AGE_MS = 1_000
 
 export interface ConnectOptions {
   /** Registry source: a file path or an https:// URL. */
@@ -73,6 +79,8 @@ export interface JobSpec {
 }
 
 export class QueueClient {
+  private turn = 0
+
   private constructor(
     readonly queue: QueueConfig,
     readonly peerId: string,
@@ -80,6 +88,7 @@ export class QueueClient {
     private readonly link: LeaderLink,
     private readonly rendezvous: Rendezvous,
     private readonly retryMs: number,
+    private readonly shards: ShardDirectory,
   ) {}
 
   static async connect(options: ConnectOptions): Promise<QueueClient> {
@@ -96,7 +105,9 @@ export class QueueClient {
       // Trusted peers without addresses: join through a bootstrap peer, then learn who provides the rendezvous.
       if (rendezvous.active && !(await rendezvous.joined(2_000))) await rendezvous.find()
       await link.call('status', {}, options.connectTimeoutMs ?? 10_000)
-      return new QueueClient(queue, node.peerId.toString(), node, link, rendezvous, options.retryMs ?? DEFAULT_RETRY_MS)
+      const shards = new ShardDirectory({ node, queue, askRoot: (method, params) => link.call(method, params) })
+      await shards.refresh()
+      return new QueueClient(queue, node.peerId.toString(), node, link, rendezvous, options.retryMs ?? DEFAULT_RETRY_MS, shards)
     } catch (err) {
       rendezvous.stop()
       await link.close()
@@ -106,35 +117,54 @@ export class QueueClient {
   }
 
   /** Resolves once every job is stored by a majority of the trusted peers; retried across leader changes. */
-  enqueue(jobs: readonly JobSpec[], options: { atomic?: boolean } = {}): Promise<EnqueueOutcome[]> {
-    const withIds = jobs.map((job) => ({ ...job, id: job.id ?? randomUUID() }))
-    return this.link.call('enqueue', { jobs: withIds, ...(options.atomic ? { atomic: true } : {}) }, this.retryMs) as Promise<EnqueueOutcome[]>
+  async enqueue(jobs: readonly JobSpec[], options: { atomic?: boolean } = {}): Promise<EnqueueOutcome[]> {
+    if (options.atomic || jobs.some(staysInRoot)) {
+      const withIds = jobs.map((job) => ({ ...job, id: job.id ?? randomUUID() }))
+      return this.link.call('enqueue', { jobs: withIds, ...(options.atomic ? { atomic: true } : {}) }, this.retryMs) as Promise<EnqueueOutcome[]>
+    }
+    return this.toOpenShard((shard) => ['enqueue', { jobs: jobs.map((job) => ({ ...job, id: newJobId(shard) })) }], (outcomes) => outcomes as EnqueueOutcome[])
   }
 
   /**
    * Enqueues one job and waits up to `timeoutMs` for it to finish, in one request. `job` is the
    * job as it then is (not yet final if the wait ran out), or null if it was not enqueued.
    */
-  run(spec: JobSpec, timeoutMs = 30_000): Promise<{ outcome: EnqueueOutcome; job: JobView | null }> {
-    const withId = { ...spec, id: spec.id ?? randomUUID() }
-    return this.link.call('run', { job: withId, timeoutMs }, this.retryMs) as Promise<{ outcome: EnqueueOutcome; job: JobView | null }>
+  async run(spec: JobSpec, timeoutMs = 30_000): Promise<{ outcome: EnqueueOutcome; job: JobView | null }> {
+    type Ran = { outcome: EnqueueOutcome; job: JobView | null }
+    if (staysInRoot(spec)) return this.link.call('run', { job: { ...spec, id: spec.id ?? randomUUID() }, timeoutMs }, this.retryMs) as Promise<Ran>
+    return this.toOpenShard((shard) => ['run', { job: { ...spec, id: newJobId(shard) }, timeoutMs }], (answer) => answer as Ran, (answer) => [(answer as Ran).outcome])
   }
 
-  get(ids: readonly string[]): Promise<(JobView | null)[]> {
-    return this.link.call('get', { ids }, this.retryMs) as Promise<(JobView | null)[]>
+  async get(ids: readonly string[]): Promise<(JobView | null)[]> {
+    const views: (JobView | null)[] = ids.map(() => null)
+    await Promise.all(
+      [...byShard(ids)].map(async ([shard, group]) => {
+        const answer = (await this.callShard(shard, 'get', { ids: group.map((g) => g.id) }).catch((err: unknown) => {
+          if (isRetired(err)) return group.map(() => null)
+          throw err
+        })) as (JobView | null)[]
+        group.forEach((g, i) => (views[g.at] = answer[i] ?? null))
+      }),
+    )
+    return views
   }
 
   /** Resolves when the job is final or after `timeoutMs`, with the job as it then is. */
   wait(id: string, timeoutMs = 30_000): Promise<JobView> {
-    return this.link.call('wait', { id, timeoutMs }, this.retryMs) as Promise<JobView>
+    return this.callShard(shardOfJob(id), 'wait', { id, timeoutMs }) as Promise<JobView>
   }
 
-  cancel(ids: readonly string[]): Promise<string[]> {
-    return this.link.call('cancel', { ids }, this.retryMs) as Promise<string[]>
+  async cancel(ids: readonly string[]): Promise<string[]> {
+    const changed = await Promise.all([...byShard(ids)].map(([shard, group]) => this.callShard(shard, 'cancel', { ids: group.map((g) => g.id) }) as Promise<string[]>))
+    return changed.flat()
   }
 
-  redrive(ids: readonly string[] | 'all'): Promise<string[]> {
-    return this.link.call('redrive', ids === 'all' ? { all: true } : { ids }, this.retryMs) as Promise<string[]>
+  async redrive(ids: readonly string[] | 'all'): Promise<string[]> {
+    if (ids !== 'all') {
+      const changed = await Promise.all([...byShard(ids)].map(([shard, group]) => this.callShard(shard, 'redrive', { ids: group.map((g) => g.id) }) as Promise<string[]>))
+      return changed.flat()
+    }
+    return (await this.everyShard((shard) => this.callShard(shard, 'redrive', { all: true }) as Promise<string[]>)).flat()
   }
 
   /** Job state changes from `after` (a position from an earlier answer; absent: from now), waiting up to `waitMs` for some. */
@@ -157,16 +187,85 @@ export class QueueClient {
   }
 
   /** Stops leasing jobs of `name`, or of the whole queue; they stay queued. Returns what is paused now. */
-  pause(name?: string): Promise<PauseState> {
-    return this.link.call('pause', name === undefined ? {} : { name }, this.retryMs) as Promise<PauseState>
+  async pause(name?: string): Promise<PauseState> {
+    const [root] = await this.everyShard((shard) => this.callShard(shard, 'pause', name === undefined ? {} : { name }) as Promise<PauseState>)
+    return root!
   }
 
-  resume(name?: string): Promise<PauseState> {
-    return this.link.call('resume', name === undefined ? {} : { name }, this.retryMs) as Promise<PauseState>
+  async resume(name?: string): Promise<PauseState> {
+    const [root] = await this.everyShard((shard) => this.callShard(shard, 'resume', name === undefined ? {} : { name }) as Promise<PauseState>)
+    return root!
   }
 
-  status(): Promise<PeerStatus> {
-    return this.link.call('status', {}, this.retryMs) as Promise<PeerStatus>
+  /** The root's status; with shards, each shard's too, and `jobs` counted across all of them. */
+  async status(): Promise<PeerStatus> {
+    const root = (await this.link.call('status', {}, this.retryMs)) as PeerStatus
+    await this.shards.refresh(MAP_MAX_AGE_MS).catch(() => undefined)
+    const known = this.shards.shards()
+    if (known.length === 0) return this.shards.minted > 0 ? { ...root, shards: [], shardsMinted: this.shards.minted, certificatesRefused: this.shards.refused } : root
+    const shards: ShardSummary[] = await Promise.all(known.map((shard) => this.shardSummary(shard.id)))
+    const jobs: Record<string, number> = { ...root.jobs }
+    for (const shard of shards) for (const [state, n] of Object.entries(shard.jobs ?? {})) jobs[state] = (jobs[state] ?? 0) + n
+    return { ...root, jobs, shards, shardsMinted: this.shards.minted, certificatesRefused: this.shards.refused }
+  }
+
+  private async shardSummary(id: number): Promise<ShardSummary> {
+    const shard = this.shards.get(id)!
+    const certificate = { epoch: shard.certificate.epoch, expiresAt: shard.certificate.expiresAt, signers: shard.certificate.signatures.map((s) => s.signer) }
+    try {
+      const status = (await this.callShard(id, 'status', {}, 2_000)) as { leader: string | null; jobs: Record<string, number>; sealed: boolean }
+      return { id, state: shard.state, members: [...shard.certificate.members], leader: status.leader, jobs: status.jobs, sealed: status.sealed, certificate }
+    } catch {
+      return { id, state: shard.state, members: [...shard.certificate.members], leader: null, jobs: null, sealed: null, certificate }
+    }
+  }
+
+  /**
+   * Sends new jobs to an open shard (the root among them while it is open), in turn. A shard
+   * that turns out to be draining or gone refused them outright, so they go to another.
+   */
+  private async toOpenShard<T>(request: (shard: number) => [string, unknown], answer: (value: unknown) => T, outcomesOf: (value: unknown) => readonly EnqueueOutcome[] = (v) => v as EnqueueOutcome[]): Promise<T> {
+    const deadline = Date.now() + this.retryMs
+    for (let attempt = 0; ; attempt++) {
+      await this.shards.refresh(attempt === 0 ? MAP_MAX_AGE_MS : 0).catch(() => undefined)
+      const shard = this.nextShard()
+      const [method, params] = request(shard)
+      let value: unknown
+      try {
+        value = await this.callShard(shard, method, params)
+      } catch (err) {
+        if (!isRetired(err) || Date.now() > deadline) throw err
+        continue
+      }
+      const outcomes = outcomesOf(value)
+      if (outcomes.length > 0 && outcomes.every((o) => !o.ok && o.code === 'E_SHARD_SEALED') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, Math.min(200, 10 * 2 ** attempt)))
+        continue
+      }
+      return answer(value)
+    }
+  }
+
+  private nextShard(): number {
+    const open = this.shards.shards().filter((s) => s.state === 'open').map((s) => s.id)
+    if (this.shards.rootOpen || open.length === 0) open.unshift(ROOT_SHARD)
+    return open[this.turn++ % open.length]!
+  }
+
+  private callShard(shard: number, method: string, params: unknown, retryMs = this.retryMs): Promise<unknown> {
+    if (shard === ROOT_SHARD) return this.link.call(method, params, retryMs)
+    const link = this.shards.link(shard)
+    if (link) return link.call(method, params, retryMs)
+    return this.shards.refresh(0).then(() => {
+      const fresh = this.shards.link(shard)
+      if (!fresh) throw new PeerqueueError('E_SHARD_UNKNOWN', `shard ${shard} of "${this.queue.name}" is retired or was never certified`)
+      return fresh.call(method, params, retryMs)
+    })
+  }
+
+  /** The root first, then every shard. */
+  private everyShard<T>(call: (shard: number) => Promise<T>): Promise<T[]> {
+    return Promise.all([ROOT_SHARD, ...this.shards.shards().map((s) => s.id)].map(call))
   }
 
   /** Submits a signed deploy with its bundles (see deploy/build-deploy.ts); a retry of the same one makes no second version. */
@@ -188,6 +287,7 @@ export class QueueClient {
 
   async close(): Promise<void> {
     this.rendezvous.stop()
+    await this.shards.close()
     await this.link.close()
     await this.node.stop()
   }
@@ -200,6 +300,15 @@ async function clientKey(options: ConnectOptions) {
     if (await keyFileExists(beside)) return (await readKeyFile(beside)).privateKey
   }
   return generateKeyPair('Ed25519')
+}
+
+/** Jobs whose id, key or flow the client chose live in the root: one id, one job, whatever shards come and go. */
+function staysInRoot(job: JobSpec): boolean {
+  return job.id !== undefined || job.options?.idempotencyKey !== undefined || job.parentId !== undefined || job.childIds !== undefined
+}
+
+function isRetired(err: unknown): boolean {
+  return err instanceof PeerqueueError && (err.code === 'E_SHARD_UNKNOWN' || err.code === 'E_CERTIFICATE')
 }
 
 export function assertEnqueued(outcome: EnqueueOutcome | undefined): { id: string; created: boolean } {

@@ -24,6 +24,8 @@ export interface LeaderLinkOptions {
   readonly findById?: boolean
   /** Takes the members' addresses a trusted peer passed on in its status answer. */
   readonly learn?: (members: readonly { id: string; addrs?: readonly string[] }[]) => Promise<void>
+  /** Address one shard of the queue: every method goes out as `shard/<id>/<method>` (see shards/). */
+  readonly shard?: number
 }
 
 export class LeaderLink {
@@ -37,6 +39,7 @@ export class LeaderLink {
   private readonly self: string | undefined
   private readonly findById: boolean
   private readonly learn: LeaderLinkOptions['learn']
+  private readonly prefix: string
 
   constructor(
     private readonly node: PeerNode,
@@ -47,6 +50,7 @@ export class LeaderLink {
     this.self = options.self
     this.findById = options.findById ?? false
     this.learn = options.learn
+    this.prefix = options.shard === undefined ? '' : `shard/${options.shard}/`
   }
 
   /** A leader heard of elsewhere (a gossipsub announcement): tried first next time. */
@@ -67,7 +71,7 @@ export class LeaderLink {
       let used: RpcClient | undefined
       try {
         used = await this.connection()
-        return await used.call(method, params, answerWithinMs(method, params))
+        return await used.call(this.prefix + method, params, answerWithinMs(method, params))
       } catch (err) {
         if (!isPeerqueueError(err) || !RETRYABLE.has(err.code) || Date.now() + delay > deadline) throw err
         // Drop the channel only if no one replaced it meanwhile.
@@ -111,7 +115,7 @@ export class LeaderLink {
       let rpc: RpcClient | undefined
       try {
         rpc = await this.open(peer)
-        const status = (await rpc.call('status', {})) as { leader?: string | null; members?: { id: string; addrs?: string[] }[] }
+        const status = (await rpc.call(`${this.prefix}status`, {})) as { leader?: string | null; members?: { id: string; addrs?: string[] }[] }
         if (status.members) await this.learn?.(status.members)
         if (status.leader === peer.id) {
           this.rpc = rpc

@@ -3,6 +3,7 @@
 import type { ChildOutcome, JobError, JobState, NewJob } from './job.js'
 import type { ScheduleSpec } from './schedules.js'
 import type { SignedManifest } from './deployments.js'
+import type { ShardCommand } from '../shards/shard-map.js'
 
 export type Command =
   /** `atomic`: all the jobs or none (a flow), when the queue has room for only some. */
@@ -44,6 +45,11 @@ export type Command =
   | { readonly type: 'deploy'; readonly deployment: SignedManifest; readonly bundles: Readonly<Record<string, string>>; readonly contents: Readonly<Record<string, string>> }
   | { readonly type: 'promote'; readonly version: number }
   | { readonly type: 'rollback' }
+  /** In the root group's log: the shard map (see shards/shard-map.ts). */
+  | ShardCommand
+  /** In a shard's own log: it takes no new jobs from now on (its root drained it), or takes them again. */
+  | { readonly type: 'seal' }
+  | { readonly type: 'unseal' }
 
 export interface LeaseRef {
   readonly jobId: string
@@ -72,7 +78,7 @@ export interface GrantedLease {
 
 export type EnqueueOutcome =
   | { readonly ok: true; readonly id: string; readonly created: boolean }
-  | { readonly ok: false; readonly code: 'E_QUEUE_FULL'; readonly message: string }
+  | { readonly ok: false; readonly code: 'E_QUEUE_FULL' | 'E_SHARD_SEALED'; readonly message: string }
 
 export type ApplyResult =
   | { readonly type: 'enqueue'; readonly outcomes: readonly EnqueueOutcome[] }
@@ -82,6 +88,8 @@ export type ApplyResult =
   | { readonly type: 'changed'; readonly jobIds: readonly string[] }
   /** After deploy, promote or rollback: whether it took effect, the current version, and the versions collected. */
   | { readonly type: 'versions'; readonly ok: boolean; readonly current: number | undefined; readonly collected: readonly number[]; readonly deployed?: number }
+  /** After a shard command: the shard it touched (a mint's new id), or undefined when it changed nothing. */
+  | { readonly type: 'shard'; readonly id: number | undefined }
 
 export interface JobChange {
   readonly jobId: string

@@ -10,6 +10,7 @@ import { retentionRule, type RetentionRule } from './retention.js'
 import { JOB_STATES, type ChildOutcome } from './job.js'
 import { nextDue, scheduledJobId, type ScheduleRecord } from './schedules.js'
 import { Deployments, type Deployment, type DeploymentsSnapshot } from './deployments.js'
+import { ShardMap, type ShardMapSnapshot } from '../shards/shard-map.js'
 import { FINAL_STATES, type JobError, type JobRecord, type JobState, type NewJob } from './job.js'
 
 /** Hears of deploys as they are applied (with their bundles) and of versions collected. */
@@ -36,6 +37,10 @@ export interface QueueSnapshot {
   readonly rateWindows?: readonly (readonly [string, readonly number[]])[]
   /** Absent in snapshots written before deploys existed. */
   readonly deployments?: DeploymentsSnapshot
+  /** The root group's shard map; absent in a shard's own snapshots and in older ones. */
+  readonly shards?: ShardMapSnapshot
+  /** A shard that takes no new jobs (absent: it takes them). */
+  readonly sealed?: boolean
 }
 
 /** A schedule as the state keeps it, with the queue limit its jobs count against. */
@@ -77,7 +82,12 @@ export class QueueStateMachine {
   private nextSeq = 1
   appliedIndex = 0
   readonly deployments = new Deployments()
+  /** Used only in the root group's state: the queue's shards. */
+  readonly shards = new ShardMap()
+  /** A drained shard refuses new jobs (follow-ups of accepted results still come in). */
+  sealed = false
   private deployListeners: DeployListener[] = []
+  private shardListeners: ((id: number) => void)[] = []
 
   constructor(private readonly finishedRetention = DEFAULT_FINISHED_RETENTION) {}
 
@@ -92,6 +102,11 @@ export class QueueStateMachine {
    */
   onDeploy(listener: DeployListener): void {
     this.deployListeners.push(listener)
+  }
+
+  /** Called after a shard command changed the map (a mint, a certificate, a drain, a retirement). */
+  onShardChange(listener: (id: number) => void): void {
+    this.shardListeners.push(listener)
   }
 
   onStateChange(listener: StateListener): () => void {
@@ -173,7 +188,7 @@ export class QueueStateMachine {
 
   /** A copy that later changes to the state do not touch. */
   snapshot(): QueueSnapshot {
-    return { appliedIndex: this.appliedIndex, nextSeq: this.nextSeq, jobs: [...this.jobs.values()].map((job) => ({ ...job })), paused: this.pauses.state(), schedules: this.scheduleList(), rateWindows: [...this.rateWindows].map(([k, times]) => [k, [...times]] as const), deployments: this.deployments.snapshot() }
+    return { appliedIndex: this.appliedIndex, nextSeq: this.nextSeq, jobs: [...this.jobs.values()].map((job) => ({ ...job })), paused: this.pauses.state(), schedules: this.scheduleList(), rateWindows: [...this.rateWindows].map(([k, times]) => [k, [...times]] as const), deployments: this.deployments.snapshot(), ...(this.shards.all().length > 0 || this.shards.rootState !== 'open' ? { shards: this.shards.snapshot() } : {}), ...(this.sealed ? { sealed: true } : {}) }
   }
 
   /** Replaces the whole state with a snapshot's (a follower that fell behind, or a restart). */
@@ -196,6 +211,8 @@ export class QueueStateMachine {
     this.expiries = newTimedHeap()
     this.appliedIndex = snapshot.appliedIndex
     this.nextSeq = snapshot.nextSeq
+    this.shards.restore(snapshot.shards)
+    this.sealed = snapshot.sealed ?? false
     const finished = snapshot.jobs.filter((j) => FINAL_STATES.has(j.state)).sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0))
     for (const job of snapshot.jobs) {
       this.jobs.set(job.id, { ...job })
@@ -215,6 +232,10 @@ export class QueueStateMachine {
   private applyCommand(command: Command, time: number): ApplyResult {
     switch (command.type) {
       case 'enqueue': {
+        if (this.sealed) {
+          const message = 'this shard takes no new jobs (it is draining): send them to an open shard'
+          return { type: 'enqueue', outcomes: command.jobs.map((job) => (this.jobs.has(job.id) ? { ok: true, id: job.id, created: false } : { ok: false, code: 'E_SHARD_SEALED', message })) }
+        }
         const fresh = command.jobs.filter((job) => !this.jobs.has(job.id)).length
         if (command.atomic && fresh > 0 && this.activeCount() + fresh > command.maxQueuedJobs) {
           const message = `the queue has room for ${Math.max(0, command.maxQueuedJobs - this.activeCount())} more unfinished jobs, not the ${fresh} of this flow`
@@ -280,6 +301,20 @@ export class QueueStateMachine {
         return this.versionsChanged(this.deployments.promote(command.version))
       case 'rollback':
         return this.versionsChanged(this.deployments.rollback())
+      case 'seal':
+      case 'unseal':
+        this.sealed = command.type === 'seal'
+        return { type: 'changed', jobIds: [] }
+      case 'shard-mint':
+      case 'shard-certify':
+      case 'shard-drain':
+      case 'shard-reopen':
+      case 'shard-retire':
+      case 'shard-members': {
+        const id = this.shards.apply(command, time)
+        if (id !== undefined) for (const listener of this.shardListeners) listener(id)
+        return { type: 'shard', id }
+      }
     }
   }
 

@@ -17,6 +17,8 @@ function describe(written: Record<string, unknown>, queue: QueueConfig): string[
   }
   const limits = asRecord(written.limits)
   for (const [key, value] of Object.entries(queue.limits)) if (!(key in limits)) lines.push(`limits.${key}: ${value}`)
+  const shards = asRecord(written.shards)
+  for (const [key, value] of Object.entries(queue.shards)) if (!(key in shards)) lines.push(`shards.${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
   const census = asRecord(written.census)
   for (const [key, value] of Object.entries(queue.census)) if (!(key in census)) lines.push(`census.${key}: ${value}`)
   return lines

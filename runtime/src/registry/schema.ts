@@ -55,6 +55,23 @@ const queueSchema = z
         maxDeployBytes: z.int().positive().max(12 * 1024 * 1024).default(8 * 1024 * 1024),
       })
       .prefault({}),
+    /** A queue grows into shards, each its own Raft group (docs/shards.md). */
+    shards: z
+      .strictObject({
+        /** Unfinished jobs a shard takes before it stops taking new ones and another is minted. */
+        maxJobsPerShard: z.int().min(1).default(100_000),
+        /** Members of each new shard's Raft group (an odd number is best: a majority of 3 is 2, of 4 is 3). */
+        membersPerShard: z.int().min(1).max(15).default(3),
+        /** Who may host a shard: the trusted peers, any long-lived peer the census knows, or these peers. */
+        delegates: z.union([z.literal('trusted'), z.literal('any'), peerList], { error: 'must be "trusted", "any" or a list of peer ids' }).default('trusted'),
+        /** Shards open or draining at once, the root's own jobs included. */
+        maxShards: z.int().min(1).max(1024).default(64),
+        /** How long a delegation certificate is valid; it is renewed when half of that is left. */
+        certificateTtlMs: z.int().min(10_000).max(7 * 86_400_000).default(600_000),
+        /** A drained shard is retired this long after its last job finished (its results are forgotten then). */
+        retireAfterMs: z.int().min(0).max(30 * 86_400_000).default(300_000),
+      })
+      .prefault({}),
     census: z
       .strictObject({
         /** Answers wanted a poll; p is chosen to draw about this many. */

@@ -35,6 +35,8 @@ export interface ServiceOptions {
   readonly censusAnswer: (peerId: string, answer: Answer) => string
   /** Deploys, versions and bundles. */
   readonly deploys: DeployService
+  /** The shard this service keeps (absent: the root group, shard 0); its job ids start with `<shard>.`. */
+  readonly shard?: number
 }
 
 type Waiter = (view: JobView) => void
@@ -122,6 +124,7 @@ export class QueueService {
 
   private async enqueue(request: EnqueueRequest): Promise<EnqueueOutcome[]> {
     checkFlow(request)
+    for (const job of request.jobs) if (job.id !== undefined) assertShardOf(job.id, this.options.shard ?? 0)
     const rateKeys = await this.validatePayloads(request)
     const jobs = request.jobs.map((job, i) => ({
       ...this.newJob(job, i, request.jobs.length),
@@ -164,7 +167,7 @@ export class QueueService {
       throw new PeerqueueError('E_PAYLOAD_TOO_LARGE', `${where}: payload is ${bytes} bytes, over the queue's limit of ${this.options.queue.limits.maxPayloadBytes}`)
     }
     return {
-      id: job.id ?? randomUUID(),
+      id: job.id ?? (this.options.shard ? `${this.options.shard}.${randomUUID()}` : randomUUID()),
       name: job.name,
       payload: job.payload,
       priority: o.priority ?? 0,
@@ -279,6 +282,13 @@ function scheduleView(s: ScheduleState): ScheduleView {
     endAt: s.spec.endAt ?? null,
     lastJobId: s.lastJobId ?? null,
   }
+}
+
+/** A job id names its shard (`<shard>.<id>`; the root's ids have no prefix): a job lives only there. */
+function assertShardOf(id: string, shard: number): void {
+  const dot = id.indexOf('.')
+  const named = dot < 0 ? 0 : Number(id.slice(0, dot))
+  if (named !== shard) throw new PeerqueueError('E_USAGE', `job id ${id} names ${named === 0 ? 'the root shard' : `shard ${named}`}, not ${shard === 0 ? 'the root shard' : `shard ${shard}`}`)
 }
 
 /** A flow's links must stay inside the request: every parent and child named is in it, and they agree. */

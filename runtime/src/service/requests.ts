@@ -23,7 +23,8 @@ export const enqueueOptionsSchema = z.strictObject({
   version: z.int().min(1).optional(),
 })
 
-const jobId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'a job id is 8-64 characters of A-Z, a-z, 0-9, _ and -')
+/** A job id a client chooses, or one a shard's router made: `<shard>.<id>` (a dot no chosen id has). */
+const jobId = z.string().regex(/^([1-9][0-9]{0,8}\.)?[A-Za-z0-9_-]{8,64}$/, 'a job id is 8-64 characters of A-Z, a-z, 0-9, _ and -')
 
 export const enqueueRequest = z.strictObject({
   jobs: z

@@ -1,0 +1,207 @@
+// The shards this peer keeps: for each live shard of the root's map that names this peer as a
+// member, a Raft group of its own (its own log directory and Raft protocol id), its scheduler and
+// its services. Groups open as the map names this peer and close, their logs deleted, when the
+// shard retires or moves to other members. Raft streams for a shard are taken only from the
+// members its map entry names.
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PeerqueueError, errorMessage } from '../errors.js'
+import { Libp2pRaftTransport } from '../net/raft-transport.js'
+import type { PeerNode } from '../net/node.js'
+import type { Caller } from '../net/rpc.js'
+import { RaftGroup } from '../raft/raft-group.js'
+import type { QueueConfig } from '../registry/schema.js'
+import { Scheduler } from '../scheduler/scheduler.js'
+import { QueueService } from '../service/queue-service.js'
+import { WorkService } from '../service/work-service.js'
+import type { DeployService } from '../deploy/deploy-service.js'
+import type { Catalog } from '../worker/catalog.js'
+import type { HandlerPool } from '../worker/pool.js'
+import type { QueueStateMachine } from '../queue/state-machine.js'
+import type { ShardRecord } from './shard-map.js'
+import { shardStatus, type ShardStatus } from './shard-status.js'
+
+export interface HostedShard {
+  readonly id: number
+  readonly epoch: number
+  readonly members: readonly string[]
+  readonly group: RaftGroup
+  readonly scheduler: Scheduler
+  readonly work: WorkService
+  readonly service: QueueService
+  readonly unwatch: () => void
+}
+
+export interface ShardHostOptions {
+  readonly node: PeerNode
+  readonly selfId: string
+  readonly queue: QueueConfig
+  /** The root group's state, whose map says which shards there are. */
+  readonly root: QueueStateMachine
+  /** This peer's folder; shard n keeps its log in shards/<n>. */
+  readonly dataDir: string
+  readonly catalog: () => Catalog
+  readonly pool: HandlerPool
+  readonly deploys: DeployService
+  readonly log: (line: string) => void
+  readonly onError: (err: unknown) => void
+  /** A hosted shard's group changed role or applied something that may free work for this peer's executor. */
+  readonly onChange?: () => void
+}
+
+export function shardGroupName(queue: string, shard: number): string {
+  return `${queue}.s${shard}`
+}
+
+export class ShardHost {
+  private readonly hosted = new Map<number, HostedShard>()
+  private readonly opening = new Map<number, Promise<void>>()
+  private syncing: Promise<void> = Promise.resolve()
+  private closed = false
+
+  constructor(private readonly options: ShardHostOptions) {}
+
+  get shards(): HostedShard[] {
+    return [...this.hosted.values()]
+  }
+
+  get(id: number): HostedShard | undefined {
+    return this.hosted.get(id)
+  }
+
+  /** Opens and closes groups to match the root's map; calls run one after another. */
+  sync(): Promise<void> {
+    this.syncing = this.syncing.then(() => this.syncNow()).catch((err: unknown) => this.options.onError(err))
+    return this.syncing
+  }
+
+  async handle(id: number, method: string, params: unknown, caller: Caller): Promise<unknown> {
+    const shard = this.hosted.get(id)
+    if (!shard) {
+      const record = this.options.root.shards.get(id)
+      const why = !record ? 'no such shard' : record.state === 'retired' ? 'it is retired' : `this peer is not among its members (${record.members.length})`
+      throw new PeerqueueError('E_SHARD_UNKNOWN', `shard ${id} of "${this.options.queue.name}" is not kept here: ${why}`)
+    }
+    switch (method) {
+      case 'status':
+        return this.status(shard)
+      case 'shard.load':
+        if (!shard.group.isLeader()) throw shard.group.refusal()
+        return { ...this.status(shard).jobs, sealed: shard.group.state.sealed, unfinished: shard.group.state.activeCount() }
+      case 'shard.seal':
+      case 'shard.unseal': {
+        this.assertRoot(caller)
+        if (!shard.group.isLeader()) throw shard.group.refusal()
+        await shard.group.propose([{ type: method === 'shard.seal' ? 'seal' : 'unseal' }])
+        return { sealed: shard.group.state.sealed, unfinished: shard.group.state.activeCount() }
+      }
+      default:
+        return shard.service.handle(method, params, caller)
+    }
+  }
+
+  status(shard: HostedShard): ShardStatus {
+    return shardStatus(shard.id, shard.group, shard.members, this.options.selfId)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await this.syncing
+    await Promise.all([...this.hosted.values()].map((s) => this.stop(s)))
+    this.hosted.clear()
+  }
+
+  private assertRoot(caller: Caller): void {
+    if (!this.options.queue.trustedPeers.some((p) => p.id === caller.peerId)) {
+      throw new PeerqueueError('E_NOT_ALLOWED', `only the root trusted peers may seal or unseal a shard, not ${caller.peerId}`)
+    }
+  }
+
+  private async syncNow(): Promise<void> {
+    if (this.closed) return
+    const wanted = new Map<number, ShardRecord>()
+    for (const record of this.options.root.shards.live()) if (record.members.includes(this.options.selfId)) wanted.set(record.id, record)
+    for (const [id, shard] of this.hosted) {
+      const record = wanted.get(id)
+      if (record && record.epoch === shard.epoch) continue
+      this.hosted.delete(id)
+      await this.stop(shard)
+      if (!record) {
+        // Retired, or moved to other members: what this peer kept of it is not needed any more.
+        await rm(this.dirOf(id), { recursive: true, force: true })
+        this.options.log(`peerqueue: shard ${id} ${this.options.root.shards.get(id)?.state === 'retired' ? 'retired' : 'moved to other members'}; dropped its log here`)
+      }
+    }
+    for (const [id, record] of wanted) if (!this.hosted.has(id)) await this.open(record)
+    // A retired shard this peer kept while it was down: its folder may still be there.
+    for (const record of this.options.root.shards.all()) {
+      if (record.state === 'retired' && !this.hosted.has(record.id)) await rm(this.dirOf(record.id), { recursive: true, force: true }).catch(() => undefined)
+    }
+  }
+
+  private dirOf(id: number): string {
+    return join(this.options.dataDir, 'shards', String(id))
+  }
+
+  private async open(record: ShardRecord): Promise<void> {
+    const { node, queue, selfId } = this.options
+    const name = shardGroupName(queue.name, record.id)
+    const others = new Map(record.members.filter((m) => m !== selfId).map((m) => [m, addressesOf(queue, m)]))
+    let shard: HostedShard | undefined
+    try {
+      const group = await RaftGroup.open({
+        id: selfId,
+        group: name,
+        membership: { voters: [...record.members], learners: [] },
+        dir: this.dirOf(record.id),
+        onError: this.options.onError,
+        log: this.options.log,
+        onRoleChange: (role) => {
+          if (role === 'leader') shard?.scheduler.wake()
+          this.options.onChange?.()
+        },
+        transport: (receive) => Libp2pRaftTransport.listen(node, name, { members: others }, receive),
+      })
+      const scheduler = new Scheduler(group, this.options.onError)
+      const work = new WorkService(group, queue)
+      const service = new QueueService({
+        group,
+        queue,
+        selfId,
+        catalog: this.options.catalog,
+        pool: this.options.pool,
+        status: () => this.status(shard!),
+        work,
+        wake: () => scheduler.wake(),
+        censusAnswer: () => {
+          throw new PeerqueueError('E_USAGE', 'census answers go to the root group')
+        },
+        deploys: this.options.deploys,
+        shard: record.id,
+      })
+      group.state.onStateChange(() => {
+        scheduler.wake()
+        this.options.onChange?.()
+      })
+      // A dead leader's connection closes at once: elect a new one without waiting out the timeout.
+      const onDisconnect = (event: CustomEvent<{ toString(): string }>) => group.raft.leaderUnreachable(event.detail.toString())
+      node.addEventListener('peer:disconnect', onDisconnect)
+      shard = { id: record.id, epoch: record.epoch, members: record.members, group, scheduler, work, service, unwatch: () => node.removeEventListener('peer:disconnect', onDisconnect) }
+      this.hosted.set(record.id, shard)
+    } catch (err) {
+      this.options.log(`peerqueue: could not open shard ${record.id}: ${errorMessage(err)}`)
+    }
+  }
+
+  private async stop(shard: HostedShard): Promise<void> {
+    shard.scheduler.stop()
+    shard.unwatch()
+    await shard.group.close().catch(() => undefined)
+    await this.options.node.unhandle(`/peerqueue/raft/1.0.0/${shardGroupName(this.options.queue.name, shard.id)}`).catch(() => undefined)
+  }
+}
+
+/** A member's addresses from the registry (a trusted peer), with its id; none for other peers. */
+function addressesOf(queue: QueueConfig, id: string): string[] {
+  return (queue.trustedPeers.find((p) => p.id === id)?.addrs ?? []).map((a) => `${a}/p2p/${id}`)
+}
