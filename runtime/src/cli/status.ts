@@ -10,7 +10,8 @@ export const status: CliCommand = {
 Asks a trusted peer of the queue for its view of the group and the jobs. The
 leader adds its census: the number of peers, how many are idle and the free
 handler slots, estimated from polls that only a sample of peers answer, each
-with its 95% interval.
+with its 95% interval. A queue that grew into shards lists each shard with its
+members, leader, jobs and certificate; \`jobs\` then counts every shard.
 
 Options:
 ${clientOptionHelp}`,
@@ -30,7 +31,8 @@ function formatStatus(s: PeerStatus): string {
     ...(s.stopped ? [`STOPPED     ${s.stopped}`] : []),
     `leader      ${s.leader ?? '(none: election under way or no majority)'} (term ${s.term}, commit index ${s.commitIndex})`,
     ...s.members.map((m) => `member      ${m.id}${m.id === s.leader ? ' leader' : ''}${m.self ? ' (answering)' : ''}: ${health(m)}, lag ${m.lag ?? '?'}${m.connection === 'relay' ? ', through a relay' : ''}`),
-    `jobs        ${jobs}`,
+    `jobs        ${jobs}${s.shards && s.shards.length > 0 ? ` (across the root and ${s.shards.length} shard(s))` : ''}`,
+    ...shardLines(s),
     ...(s.paused && (s.paused.all || s.paused.names.length > 0) ? [`paused      ${s.paused.all ? 'the whole queue' : ''}${s.paused.all && s.paused.names.length > 0 ? '; and ' : ''}${s.paused.names.join(', ')} (queue-runtime resume [name])`] : []),
     ...s.workers.map((w) => `worker      ${w.id} running ${w.running}/${w.capacity}${w.versions ? `, deployed versions held: ${w.versions.join(', ') || 'none yet'}` : ''}`),
     `handlers    ${s.handlers.join(', ') || '(none)'}`,
@@ -38,6 +40,18 @@ function formatStatus(s: PeerStatus): string {
     ...censusLines(s.census),
   ]
   return lines.join('\n') + '\n'
+}
+
+function shardLines(s: PeerStatus): string[] {
+  if (s.shardsMinted === undefined) return []
+  const lines = [`shards      ${s.shards?.length ?? 0} live, ${s.shardsMinted} minted so far${s.certificatesRefused ? `; ${s.certificatesRefused} certificate(s) REFUSED (forged, expired or signed by too few)` : ''}`]
+  for (const shard of s.shards ?? []) {
+    const jobs = shard.jobs ? Object.entries(shard.jobs).filter(([, n]) => n > 0).map(([state, n]) => `${state} ${n}`).join(', ') || 'empty' : 'no member answered'
+    const expires = Math.round((shard.certificate.expiresAt - Date.now()) / 1000)
+    lines.push(`shard ${String(shard.id).padEnd(5)} ${shard.state}${shard.sealed ? ' (sealed)' : ''}, leader ${shard.leader ?? '(none)'}: ${jobs}`)
+    lines.push(`            members ${shard.members.join(', ')}; epoch ${shard.certificate.epoch}, certificate signed by ${shard.certificate.signers.length}, ${expires >= 0 ? `expires in ${expires} s` : 'EXPIRED'}`)
+  }
+  return lines
 }
 
 function discoveryLine(d: PeerStatus['discovery']): string {

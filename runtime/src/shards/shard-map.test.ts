@@ -36,7 +36,7 @@ describe('the shard map in the root log', () => {
 
   it('refuses new jobs once sealed, but not a repeat of one it holds', () => {
     const state = new QueueStateMachine()
-    const job = (id: string) => ({ id, name: 'n', payload: '{}', priority: 0, retry: { maxAttempts: 1, backoff: { type: 'fixed' as const, delayMs: 0 } }, timeoutMs: 1_000, delayMs: 0 })
+    const job = (id: string) => ({ id, name: 'n', payload: '{}', priority: 0, retry: { maxAttempts: 1, backoff: { type: 'fixed' as const, delayMs: 0 } }, timeoutMs: 1_000, delayMs: 0, idempotencyKey: undefined })
     state.apply({ index: 1, time: 1, command: { type: 'enqueue', jobs: [job('1.aaaaaaaa')], maxQueuedJobs: 10 } })
     state.apply({ index: 2, time: 2, command: { type: 'seal' } })
     const result = state.apply({ index: 3, time: 3, command: { type: 'enqueue', jobs: [job('1.aaaaaaaa'), job('1.bbbbbbbb')], maxQueuedJobs: 10 } })
