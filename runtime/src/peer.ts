@@ -44,11 +44,12 @@ import { fetchBundle } from './deploy/fetch-bundle.js'
 import { DeployedCode } from './worker/deployed-code.js'
 import type { GrantedLease } from './queue/commands.js'
 import type { HttpHost, HttpListener } from './http/index.js'
-import { ShardHost } from './shards/shard-host.js'
+import { ShardHost, rootHostedMap } from './shards/shard-host.js'
 import { ShardKeeper } from './shards/shard-keeper.js'
 import { RootShards, SHARD_METHODS } from './shards/root-shards.js'
 import { ShardDirectory } from './shards/shard-directory.js'
 import { shardedWorkSource } from './shards/sharded-work-source.js'
+import { DelegateRoster, mayDelegate } from './shards/delegates.js'
 import type { Caller } from './net/rpc.js'
 
 export type { PeerStatus } from './peer-status.js'
@@ -94,6 +95,8 @@ const WORKER_MAX_CONNECTIONS = 32
 /** A trusted peer the registry gives no address listens on every interface, on a port the OS picks. */
 const DEFAULT_TRUSTED_LISTEN = '/ip4/0.0.0.0/tcp/0'
 const RELAY_WAIT_MS = 10_000
+/** How often a delegate reads the certified shard map from the root. */
+const DELEGATE_SYNC_MS = 1_000
 
 interface Parts {
   identity: Identity
@@ -130,11 +133,15 @@ export class Peer {
   private shardKeeper: ShardKeeper | undefined
   private rootShards: RootShards | undefined
   private shardDirectory: ShardDirectory | undefined
+  private delegateTimer: NodeJS.Timeout | undefined
+  private readonly delegates: DelegateRoster
 
   private constructor(
     private readonly parts: Parts,
     private readonly options: PeerOptions,
-  ) {}
+  ) {
+    this.delegates = new DelegateRoster(parts.queue)
+  }
 
   get identity(): Identity {
     return this.parts.identity
@@ -215,7 +222,8 @@ export class Peer {
         link:
           mode === 'solo'
             ? undefined
-            : new LeaderLink(node, queue.trustedPeers, { hangUpOthers: mode === 'worker', self: mode === 'raft' ? identity.peerId : undefined, findById: rendezvous.active, learn: (m) => rendezvous.learn(m) }),
+            : // A delegate's connections to trusted peers may carry a shard's Raft traffic: it keeps them.
+              new LeaderLink(node, queue.trustedPeers, { hangUpOthers: mode === 'worker' && !(queue.shards.delegates !== 'trusted' && mayDelegate(queue, identity.peerId) && listen.length > 0), self: mode === 'raft' ? identity.peerId : undefined, findById: rendezvous.active, learn: (m) => rendezvous.learn(m) }),
         rendezvous,
         workerId: `${identity.peerId}/${randomUUID().slice(0, 8)}`,
         dataDir,
@@ -326,6 +334,7 @@ export class Peer {
     await this.httpListener?.close()
     this.watcher?.close()
     clearInterval(this.announceTimer)
+    clearInterval(this.delegateTimer)
     this.census.close()
     this.keeper?.close()
     this.parts.scheduler?.stop()
@@ -353,7 +362,10 @@ export class Peer {
     })
     this.announcements = new Announcements(node, queue.rendezvous, new Set(queue.trustedPeers.map((p) => p.id)), {
       onLeader: (a) => link?.suggest(a.leader),
-      onWorker: (a) => this.gossipWorkers.set(a.worker, { capacity: a.capacity, running: a.running, lastSeen: Date.now(), ...(a.versions ? { versions: a.versions } : {}) }),
+      onWorker: (a) => {
+        this.gossipWorkers.set(a.worker, { capacity: a.capacity, running: a.running, lastSeen: Date.now(), ...(a.versions ? { versions: a.versions } : {}) })
+        if (a.hostAddrs) this.delegates.offer(a.peerId, a.hostAddrs, a.running, Date.now())
+      },
       onPoll: (poll, from) => {
         // Only a leader polls: a poll from someone other than the leader we know means leadership moved.
         link?.suggest(from)
@@ -361,7 +373,10 @@ export class Peer {
       },
     })
     this.announceTimer = setInterval(() => this.announce(), ANNOUNCE_EVERY_MS)
-    if (!group) return
+    if (!group) {
+      if (this.offersToHost()) await this.hostAsDelegate()
+      return
+    }
     const log = this.options.log ?? (() => undefined)
     this.bundles = new BundleStore(join(this.parts.dataDir, 'deployed'))
     const members = queue.trustedPeers.map((p) => p.id).filter((id) => id !== this.identity.peerId)
@@ -389,7 +404,8 @@ export class Peer {
       node,
       selfId: this.identity.peerId,
       queue,
-      root: group.state,
+      map: rootHostedMap(group.state.shards, this.identity.peerId),
+      addressesOf: (id) => this.shardMemberAddrs(id),
       dataDir: this.parts.dataDir,
       catalog: () => this.catalog,
       pool,
@@ -401,13 +417,13 @@ export class Peer {
     group.state.onShardChange(() => void host.sync())
     group.state.onRestore(() => void host.sync())
     await host.sync()
-    this.shardKeeper = new ShardKeeper({ node, identity: this.identity, queue, root: group, log, host })
-    const registryAddrs = (id: string) => queue.trustedPeers.find((p) => p.id === id)?.addrs ?? []
+    await host.dropStale(group.state.shards.all().map((s) => s.id))
+    this.shardKeeper = new ShardKeeper({ node, identity: this.identity, queue, root: group, log, host, candidates: (now) => this.delegates.candidates(now), addressesOf: (id) => this.shardMemberAddrs(id) })
     const rootShards = (this.rootShards = new RootShards({
       queue,
       state: group.state,
       identity: this.identity,
-      addressesOf: (id) => (registryAddrs(id).length > 0 ? registryAddrs(id) : this.parts.rendezvous.addressesOf(id)),
+      addressesOf: (id) => this.shardMemberAddrs(id),
       loads: () => this.shardKeeper?.loads ?? new Map(),
     }))
     const handle = (method: string, params: unknown, caller: Caller): Promise<unknown> => {
@@ -505,13 +521,67 @@ export class Peer {
     this.executor.pump()
   }
 
+  /** A worker peer that listens, where the registry lets others than the root keep shards, offers to keep some. */
+  private offersToHost(): boolean {
+    const { mode, queue } = this.parts
+    return mode === 'worker' && queue.shards.delegates !== 'trusted' && mayDelegate(queue, this.identity.peerId) && this.listenAddrs.length > 0
+  }
+
+  /** Where to dial a shard's member: the registry's addresses for a trusted peer, else what it announced or the root passed on. */
+  private shardMemberAddrs(id: string): readonly string[] {
+    const registry = this.parts.queue.trustedPeers.find((p) => p.id === id)?.addrs ?? []
+    if (registry.length > 0) return registry
+    const heard = this.delegates.addrsOf(id)
+    if (heard.length > 0) return heard
+    const passedOn = this.shardDirectory?.addrsOf(id) ?? []
+    return passedOn.length > 0 ? passedOn : this.parts.rendezvous.addressesOf(id)
+  }
+
+  /**
+   * A delegate keeps the shards whose certificate names it: it reads the certified map from the
+   * root every second, opens and closes groups to match, and answers requests for them.
+   */
+  private async hostAsDelegate(): Promise<void> {
+    const { node, queue, pool } = this.parts
+    const log = this.options.log ?? (() => undefined)
+    const directory = this.delegateDirectory()
+    const host = (this.shardHost = new ShardHost({
+      node,
+      selfId: this.identity.peerId,
+      queue,
+      map: directory.hostedMap(this.identity.peerId),
+      addressesOf: (id) => this.shardMemberAddrs(id),
+      dataDir: this.parts.dataDir,
+      catalog: () => this.catalog,
+      pool,
+      log,
+      onError: (err) => log(`peerqueue: ${errorMessage(err)}`),
+      onChange: () => this.executor?.pump(),
+    }))
+    this.delegateTimer = setInterval(() => {
+      directory.refresh(0).then(() => host.sync(), () => undefined)
+    }, DELEGATE_SYNC_MS)
+    this.delegateTimer.unref()
+    await serveRpc(node, (method, params, caller) => {
+      const shard = /^shard\/(\d+)\/(.+)$/.exec(method)
+      if (shard) return host.handle(Number(shard[1]), shard[2]!, params, caller)
+      throw new PeerqueueError('E_NOT_LEADER', `${this.identity.peerId} keeps only shards of "${queue.name}"; ask its trusted peers`)
+    }, { perSecond: queue.limits.maxRequestsPerSecond, burst: 2 * queue.limits.maxRequestsPerSecond })
+  }
+
+  /** The certified shard map from the root, shared by a worker's leases and, on a delegate, its hosting. */
+  private delegateDirectory(): ShardDirectory {
+    const { link, queue, node } = this.parts
+    this.shardDirectory ??= new ShardDirectory({ node, queue, askRoot: (method, params) => link!.call(method, params), self: this.identity.peerId, log: this.options.log })
+    return this.shardDirectory
+  }
+
   /** Leases from every shard of the queue, the root's among them. */
   private shardedSource(root: WorkSource, capacity: number): WorkSource {
     const { link, workerId, queue } = this.parts
     const rootShards = this.rootShards
-    const askRoot = rootShards ? async () => rootShards.view() : link ? (method: string, params: unknown) => link.call(method, params) : undefined
-    if (!askRoot) return root
-    const directory = (this.shardDirectory = new ShardDirectory({ node: this.parts.node, queue, askRoot, self: this.identity.peerId, log: this.options.log }))
+    if (!rootShards && !link) return root
+    const directory = rootShards ? (this.shardDirectory = new ShardDirectory({ node: this.parts.node, queue, askRoot: async () => rootShards.view(), self: this.identity.peerId, log: this.options.log })) : this.delegateDirectory()
     const remote = new Map<string, { link: unknown; source: WorkSource }>()
     return shardedWorkSource(root, {
       directory,
@@ -549,7 +619,8 @@ export class Peer {
   private announce(): void {
     const group = this.parts.group
     if (group?.isLeader()) this.announcements.announceLeader(group instanceof RaftGroup ? group.raft.core.term : 1)
-    if (this.executor) this.announcements.announceWorker(this.parts.workerId, this.parts.pool.slots, this.executor.runningCount, this.deployed?.held().map((v) => v.version))
+    const hostAddrs = this.offersToHost() ? this.listenAddrs.filter((a) => !a.includes('/p2p-circuit')) : undefined
+    if (this.executor) this.announcements.announceWorker(this.parts.workerId, this.parts.pool.slots, this.executor.runningCount, this.deployed?.held().map((v) => v.version), hostAddrs)
   }
 
   private censusReport(): { busy: boolean; freeSlots: number; handlers: string[]; version: string } {

@@ -6,7 +6,9 @@ import { connect, type Queue } from '@peerqueue/sdk/client'
 import { TestCluster } from '../helpers/cluster.js'
 import { statusOf, tearDown } from '../helpers/cluster-session.js'
 
-const SHARDS = `    shards:\n      maxJobsPerShard: 200\n      retireAfterMs: 3000\n`
+const SHARDS = `    shards:\n      maxJobsPerShard: 200\n      retireAfterMs: 3000\n      delegates: any\n`
+const TRUSTED = ['trusted-1', 'trusted-2', 'trusted-3']
+const DELEGATES = ['worker-1', 'worker-2', 'worker-3']
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('shards', () => {
@@ -14,20 +16,32 @@ describe('shards', () => {
   const queues: Queue[] = []
   afterEach((context) => tearDown(context.task.result?.state === 'fail', cluster, queues))
 
-  it('mints shards as the queue grows, runs every job, survives a shard leader and the root leader killed, and retires drained shards', async () => {
-    cluster = await TestCluster.create(3, 2, SHARDS)
-    await cluster.startAll()
+  it('mints shards on trusted peers and delegates as the queue grows, runs every job, survives a shard leader and the root leader killed, and retires drained shards', async () => {
+    cluster = await TestCluster.create(3, 3, SHARDS)
+    await Promise.all(TRUSTED.map((name) => cluster!.start(name)))
+    // Workers that listen offer to keep shards (delegates: any); they also run jobs.
+    const startDelegate = (name: string) => cluster!.start(name, ['--listen', '/ip4/127.0.0.1/tcp/0'])
+    await Promise.all(DELEGATES.map(startDelegate))
+    const delegateIds = new Set(DELEGATES.map((name) => cluster!.peer(name).id))
     const queue = await connect({ registry: cluster.registry, key: cluster.clientKey })
     queues.push(queue)
     const ids: string[] = []
+    const keptByDelegates = new Set<number>()
+    const ledByDelegates = new Set<number>()
     // Each result is waited for from the moment its job is stored: a retired shard forgets its jobs.
     const results: Promise<{ slept: number }>[] = []
     const batch = async (n: number) => {
       const jobs = await queue.enqueueMany(Array.from({ length: 100 }, (_, i) => ({ job: 'slow', payload: { ms: 100, steps: 1, n: n * 100 + i } })))
       ids.push(...jobs.map((j) => j.id))
       results.push(...jobs.map((j) => queue.job<{ slept: number }>(j.id).result({ timeoutMs: 180_000 })))
+      for (const shard of (await statusOf(queue)).shards ?? []) {
+        if (shard.members.some((m) => delegateIds.has(m))) keptByDelegates.add(shard.id)
+        if (shard.leader && delegateIds.has(shard.leader)) ledByDelegates.add(shard.id)
+      }
       await sleep(300)
     }
+    // Delegates are trusted with a shard only once they have been about for a few seconds.
+    await sleep(3_000)
     for (let n = 0; n < 8; n++) await batch(n)
     await expect.poll(async () => (await statusOf(queue)).shards?.filter((s) => s.leader).length ?? 0, { timeout: 20_000, interval: 100 }).toBeGreaterThanOrEqual(1)
 
@@ -36,7 +50,8 @@ describe('shards', () => {
     const shardLeader = cluster.nameOf(status.shards!.find((s) => s.leader)!.leader)!
     await cluster.kill(shardLeader)
     for (let n = 8; n < 12; n++) await batch(n)
-    await cluster.start(shardLeader)
+    if (DELEGATES.includes(shardLeader)) await startDelegate(shardLeader)
+    else await cluster.start(shardLeader)
     const rootLeader = cluster.nameOf((await statusOf(queue)).leader)!
     await cluster.kill(rootLeader)
     for (let n = 12; n < 20; n++) await batch(n)
@@ -49,12 +64,16 @@ describe('shards', () => {
 
     const minted = (await statusOf(queue)).shardsMinted ?? 0
     expect(minted).toBeGreaterThanOrEqual(5)
+    // Some shards were kept by delegates, and some delegate led one.
+    expect(keptByDelegates.size).toBeGreaterThan(0)
+    expect(ledByDelegates.size).toBeGreaterThan(0)
     // Drained shards retire once empty for retireAfterMs; the last one minted stays open.
     await expect.poll(async () => (await statusOf(queue)).shards?.length ?? 0, { timeout: 20_000, interval: 500 }).toBeLessThan(minted)
     const final = await statusOf(queue)
     expect(final.certificatesRefused).toBe(0)
     for (const shard of final.shards ?? []) {
       expect(shard.certificate.signers.length).toBeGreaterThanOrEqual(2)
+      expect(shard.certificate.signers.some((id) => delegateIds.has(id))).toBe(false)
       expect(shard.members).toHaveLength(3)
     }
   }, 240_000)

@@ -18,6 +18,8 @@ export interface WorkerAnnouncement {
   readonly running: number
   /** The deployed versions whose code the worker holds (absent for one that runs a jobs/ directory). */
   readonly versions?: readonly number[]
+  /** Where the worker can be dialled, when it offers to keep shards (see shards/delegates.ts). */
+  readonly hostAddrs?: readonly string[]
 }
 
 const encoder = new TextEncoder()
@@ -53,7 +55,8 @@ export class Announcements {
         handlers.onLeader?.({ leader: from, term: body.term })
       } else if (message.topic === this.workersTopic && typeof body.worker === 'string' && body.worker.startsWith(`${from}/`)) {
         const versions = Array.isArray(body.versions) ? body.versions.filter((v): v is number => Number.isInteger(v)).slice(0, 64) : undefined
-        handlers.onWorker?.({ worker: body.worker, peerId: from, capacity: Number(body.capacity) || 0, running: Number(body.running) || 0, ...(versions ? { versions } : {}) })
+        const hostAddrs = Array.isArray(body.hostAddrs) ? body.hostAddrs.filter((a): a is string => typeof a === 'string' && a.startsWith('/') && a.length <= 256).slice(0, 8) : undefined
+        handlers.onWorker?.({ worker: body.worker, peerId: from, capacity: Number(body.capacity) || 0, running: Number(body.running) || 0, ...(versions ? { versions } : {}), ...(hostAddrs && hostAddrs.length > 0 ? { hostAddrs } : {}) })
       } else if (message.topic === this.censusTopic && this.trusted.has(from)) {
         const poll = pollShape.safeParse(body)
         if (poll.success) handlers.onPoll?.(poll.data, from)
@@ -65,8 +68,9 @@ export class Announcements {
     this.publish(this.leaderTopic, { leader: this.node.peerId.toString(), term })
   }
 
-  announceWorker(worker: string, capacity: number, running: number, versions?: readonly number[]): void {
-    this.publish(this.workersTopic, { worker, capacity, running, ...(versions ? { versions } : {}) })
+  /** `hostAddrs`: where this peer can be dialled, when it offers to keep shards (a delegate). */
+  announceWorker(worker: string, capacity: number, running: number, versions?: readonly number[], hostAddrs?: readonly string[]): void {
+    this.publish(this.workersTopic, { worker, capacity, running, ...(versions ? { versions } : {}), ...(hostAddrs && hostAddrs.length > 0 ? { hostAddrs } : {}) })
   }
 
   publishPoll(poll: Poll): void {

@@ -33,8 +33,8 @@ export interface ServiceOptions {
   readonly wake: () => void
   /** Counts a census answer; says whether it counted. */
   readonly censusAnswer: (peerId: string, answer: Answer) => string
-  /** Deploys, versions and bundles. */
-  readonly deploys: DeployService
+  /** Deploys, versions and bundles (absent on a shard kept by a delegate: those are the root's). */
+  readonly deploys?: DeployService
   /** The shard this service keeps (absent: the root group, shard 0); its job ids start with `<shard>.`. */
   readonly shard?: number
 }
@@ -59,9 +59,10 @@ export class QueueService {
 
   handle = async (method: string, params: unknown, caller: Caller): Promise<unknown> => {
     if (method === 'status') return this.options.status()
-    if (DeployService.answersAnywhere(method)) return this.options.deploys.handle(method, params, caller)
+    if (DeployService.handles(method) && !this.options.deploys) throw new PeerqueueError('E_PROTOCOL', `${method} goes to the queue's root trusted peers`)
+    if (DeployService.answersAnywhere(method)) return this.options.deploys!.handle(method, params, caller)
     if (!this.options.group.isLeader()) throw this.options.group.refusal()
-    if (DeployService.handles(method)) return this.options.deploys.handle(method, params, caller)
+    if (DeployService.handles(method)) return this.options.deploys!.handle(method, params, caller)
     if (WorkService.handles(method)) return this.options.work.handle(method, params, caller)
     if (method === 'census.answer') {
       assertMayWork(this.options.queue, caller.peerId)

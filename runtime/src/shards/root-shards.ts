@@ -27,6 +27,8 @@ export interface ShardMapView {
   readonly shards: readonly ShardView[]
   /** Shards minted so far, retired ones included. */
   readonly minted: number
+  /** Shards retired: whoever still keeps a log of one may drop it. */
+  readonly retired: readonly number[]
 }
 
 const bodyShape = z.strictObject({
@@ -71,6 +73,7 @@ export class RootShards {
         load: loads.get(s.id) ?? null,
       })),
       minted: state.shards.nextId - 1,
+      retired: state.shards.all().filter((s) => s.state === 'retired').map((s) => s.id),
     }
   }
 

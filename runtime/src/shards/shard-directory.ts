@@ -9,6 +9,7 @@ import type { QueueConfig } from '../registry/schema.js'
 import { verifyCertificate, type ShardCertificate } from './certificate.js'
 import type { ShardMapView, ShardView } from './root-shards.js'
 import type { ShardState } from './shard-map.js'
+import type { HostedMap } from './shard-host.js'
 
 export interface KnownShard {
   readonly id: number
@@ -31,6 +32,7 @@ export interface ShardDirectoryOptions {
 
 export class ShardDirectory {
   private known = new Map<number, KnownShard>()
+  private retired = new Set<number>()
   private rootState: ShardState = 'open'
   private readonly links = new Map<string, LeaderLink>()
   private refreshedAt = 0
@@ -62,6 +64,23 @@ export class ShardDirectory {
       this.refreshing = undefined
     })
     return this.refreshing
+  }
+
+  /** Addresses the root passed on for a shard member. */
+  addrsOf(id: string): readonly string[] {
+    return this.addrs.get(id) ?? []
+  }
+
+  /** The certified map as a delegate hosts from it (see ShardHost). */
+  hostedMap(selfId: string): HostedMap {
+    return {
+      live: () => this.shards().map((s) => ({ id: s.id, members: s.certificate.members, epoch: s.certificate.epoch })),
+      dropped: (id) => {
+        if (this.retired.has(id)) return 'retired'
+        const shard = this.known.get(id)
+        return shard && !shard.certificate.members.includes(selfId) ? 'moved' : undefined
+      },
+    }
   }
 
   /** The channel to a shard's leader, among the members its certificate names. */
@@ -106,6 +125,7 @@ export class ShardDirectory {
       known.set(shard.id, { id: shard.id, state: shard.state, certificate: shard.certificate, queued: shard.load?.queued ?? 0, unfinished: shard.load?.unfinished ?? null })
     }
     this.rootState = view.root.state
+    this.retired = new Set(view.retired)
     this.minted = view.minted
     // Channels to shards gone, or to an old epoch's members, are closed.
     for (const [key, link] of this.links) {

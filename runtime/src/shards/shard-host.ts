@@ -17,8 +17,7 @@ import { WorkService } from '../service/work-service.js'
 import type { DeployService } from '../deploy/deploy-service.js'
 import type { Catalog } from '../worker/catalog.js'
 import type { HandlerPool } from '../worker/pool.js'
-import type { QueueStateMachine } from '../queue/state-machine.js'
-import type { ShardRecord } from './shard-map.js'
+import type { ShardMap } from './shard-map.js'
 import { shardStatus, type ShardStatus } from './shard-status.js'
 
 export interface HostedShard {
@@ -36,17 +35,50 @@ export interface ShardHostOptions {
   readonly node: PeerNode
   readonly selfId: string
   readonly queue: QueueConfig
-  /** The root group's state, whose map says which shards there are. */
-  readonly root: QueueStateMachine
+  /** Which shards there are and who keeps them. */
+  readonly map: HostedMap
+  /** Where to dial another member of a shard. */
+  readonly addressesOf: (id: string) => readonly string[]
   /** This peer's folder; shard n keeps its log in shards/<n>. */
   readonly dataDir: string
   readonly catalog: () => Catalog
   readonly pool: HandlerPool
-  readonly deploys: DeployService
+  /** On a root trusted peer: deploys and bundles (a delegate keeps none). */
+  readonly deploys?: DeployService
   readonly log: (line: string) => void
   readonly onError: (err: unknown) => void
   /** A hosted shard's group changed role or applied something that may free work for this peer's executor. */
   readonly onChange?: () => void
+}
+
+/** A shard as its members need it: who keeps it, in which epoch. */
+export interface HostedRecord {
+  readonly id: number
+  readonly members: readonly string[]
+  readonly epoch: number
+}
+
+/**
+ * The map a host follows: the root log itself on a root trusted peer, the certified map read from
+ * the root on a delegate. A shard's log is deleted only when the map says outright that the shard
+ * retired or moved: a certificate that lapses while the root is out of reach stops the group, and
+ * keeps its log.
+ */
+export interface HostedMap {
+  live(): readonly HostedRecord[]
+  dropped(id: number): 'retired' | 'moved' | undefined
+}
+
+/** The root log's map, as a root trusted peer hosts from it. */
+export function rootHostedMap(map: ShardMap, selfId: string): HostedMap {
+  return {
+    live: () => map.live(),
+    dropped: (id) => {
+      const record = map.get(id)
+      if (record?.state === 'retired') return 'retired'
+      return record && !record.members.includes(selfId) ? 'moved' : undefined
+    },
+  }
 }
 
 export function shardGroupName(queue: string, shard: number): string {
@@ -78,8 +110,8 @@ export class ShardHost {
   async handle(id: number, method: string, params: unknown, caller: Caller): Promise<unknown> {
     const shard = this.hosted.get(id)
     if (!shard) {
-      const record = this.options.root.shards.get(id)
-      const why = !record ? 'no such shard' : record.state === 'retired' ? 'it is retired' : `this peer is not among its members (${record.members.length})`
+      const dropped = this.options.map.dropped(id)
+      const why = dropped === 'retired' ? 'it is retired' : dropped === 'moved' ? 'it moved to other members' : 'this peer keeps no such shard (now)'
       throw new PeerqueueError('E_SHARD_UNKNOWN', `shard ${id} of "${this.options.queue.name}" is not kept here: ${why}`)
     }
     switch (method) {
@@ -119,34 +151,36 @@ export class ShardHost {
 
   private async syncNow(): Promise<void> {
     if (this.closed) return
-    const wanted = new Map<number, ShardRecord>()
-    for (const record of this.options.root.shards.live()) if (record.members.includes(this.options.selfId)) wanted.set(record.id, record)
+    const wanted = new Map<number, HostedRecord>()
+    for (const record of this.options.map.live()) if (record.members.includes(this.options.selfId)) wanted.set(record.id, record)
     for (const [id, shard] of this.hosted) {
       const record = wanted.get(id)
       if (record && record.epoch === shard.epoch) continue
       this.hosted.delete(id)
       await this.stop(shard)
-      if (!record) {
-        // Retired, or moved to other members: what this peer kept of it is not needed any more.
+      const dropped = this.options.map.dropped(id)
+      if (dropped) {
+        // What this peer kept of it is not needed any more.
         await rm(this.dirOf(id), { recursive: true, force: true })
-        this.options.log(`peerqueue: shard ${id} ${this.options.root.shards.get(id)?.state === 'retired' ? 'retired' : 'moved to other members'}; dropped its log here`)
-      }
+        this.options.log(`peerqueue: shard ${id} ${dropped === 'retired' ? 'retired' : 'moved to other members'}; dropped its log here`)
+      } else if (!record) this.options.log(`peerqueue: shard ${id} has no valid certificate naming this peer now; stopped it, keeping its log`)
     }
     for (const [id, record] of wanted) if (!this.hosted.has(id)) await this.open(record)
-    // A retired shard this peer kept while it was down: its folder may still be there.
-    for (const record of this.options.root.shards.all()) {
-      if (record.state === 'retired' && !this.hosted.has(record.id)) await rm(this.dirOf(record.id), { recursive: true, force: true }).catch(() => undefined)
-    }
+  }
+
+  /** Folders of shards this peer kept while it was down and that retired or moved meanwhile. */
+  async dropStale(ids: readonly number[]): Promise<void> {
+    for (const id of ids) if (!this.hosted.has(id) && this.options.map.dropped(id)) await rm(this.dirOf(id), { recursive: true, force: true }).catch(() => undefined)
   }
 
   private dirOf(id: number): string {
     return join(this.options.dataDir, 'shards', String(id))
   }
 
-  private async open(record: ShardRecord): Promise<void> {
+  private async open(record: HostedRecord): Promise<void> {
     const { node, queue, selfId } = this.options
     const name = shardGroupName(queue.name, record.id)
-    const others = new Map(record.members.filter((m) => m !== selfId).map((m) => [m, addressesOf(queue, m)]))
+    const others = new Map(record.members.filter((m) => m !== selfId).map((m) => [m, this.options.addressesOf(m).map((a) => (a.includes('/p2p/') ? a : `${a}/p2p/${m}`))]))
     let shard: HostedShard | undefined
     try {
       const group = await RaftGroup.open({
@@ -199,9 +233,4 @@ export class ShardHost {
     await shard.group.close().catch(() => undefined)
     await this.options.node.unhandle(`/peerqueue/raft/1.0.0/${shardGroupName(this.options.queue.name, shard.id)}`).catch(() => undefined)
   }
-}
-
-/** A member's addresses from the registry (a trusted peer), with its id; none for other peers. */
-function addressesOf(queue: QueueConfig, id: string): string[] {
-  return (queue.trustedPeers.find((p) => p.id === id)?.addrs ?? []).map((a) => `${a}/p2p/${id}`)
 }

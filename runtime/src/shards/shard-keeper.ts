@@ -26,6 +26,10 @@ export interface ShardKeeperOptions {
   readonly log: (line: string) => void
   /** The shards this peer keeps itself: asked directly when it leads them (a peer cannot dial itself). */
   readonly host: ShardHost
+  /** Who may keep a new shard, best first. */
+  readonly candidates: (now: number) => readonly string[]
+  /** Where to dial a shard member that is not a root trusted peer. */
+  readonly addressesOf: (id: string) => readonly string[]
   readonly now?: () => number
 }
 
@@ -75,7 +79,7 @@ export class ShardKeeper {
         shards: state.shards.live(),
         loads: this.loadsById,
         emptySince: this.emptySince,
-        candidates: this.options.queue.trustedPeers.map((p) => p.id),
+        candidates: this.options.candidates(now),
         nextId: state.shards.nextId,
         settings: this.options.queue.shards,
         now,
@@ -191,7 +195,7 @@ export class ShardKeeper {
     let link = this.links.get(id)
     if (!link) {
       const record = this.options.root.state.shards.get(id)!
-      const peers = record.members.map((m) => ({ id: m, addrs: this.options.queue.trustedPeers.find((p) => p.id === m)?.addrs ?? [] }))
+      const peers = record.members.map((m) => ({ id: m, addrs: this.options.addressesOf(m).map((a) => a.replace(/\/p2p\/[^/]+$/, '')) }))
       link = new LeaderLink(this.options.node, peers, { hangUpOthers: false, shard: id, findById: true, self: this.options.identity.peerId })
       this.links.set(id, link)
     }
