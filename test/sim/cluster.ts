@@ -36,6 +36,12 @@ export interface ClusterOptions {
   /** Small batches make acknowledgements stop at old-term entries, where commit-rule bugs show. */
   readonly maxEntriesPerMessage?: number
   readonly maxBytesPerMessage?: number
+  /** Node ids (default n1…n<peers>). */
+  readonly ids?: readonly NodeId[]
+  /** The first configuration's voters (default every node); the others wait to be added. */
+  readonly voters?: readonly NodeId[]
+  /** Where the clock starts: a group made later in a run starts at the run's time. */
+  readonly startAt?: number
 }
 
 interface InFlight {
@@ -116,8 +122,9 @@ export class Cluster {
     this.random = new Random(options.seed)
     this.faults = { drop: 0, duplicate: 0, maxDelay: 0, ...options.faults }
     this.diskFull = options.diskFull ?? 0
-    this.nodes = Array.from({ length: options.peers }, (_, i) => new SimNode(`n${i + 1}`, this.random.int(0, TICK - 1)))
-    this.initial = { voters: this.nodes.map((n) => n.id), learners: [] }
+    this.nodes = (options.ids ?? Array.from({ length: options.peers }, (_, i) => `n${i + 1}`)).map((id) => new SimNode(id, this.random.int(0, TICK - 1)))
+    this.initial = { voters: [...(options.voters ?? this.nodes.map((n) => n.id))], learners: [] }
+    this.now = options.startAt ?? 0
     for (const node of this.nodes) this.boot(node)
   }
 

@@ -46,6 +46,19 @@ for (let seed = 1; seed <= max; seed++) {
 console.log(JSON.stringify({ caught: false, seedsRun: max }))
 `
 
+const SHARDS_RUNNER = `import { simulateShards } from './test/sim/shard-simulate.js'
+const max = Number(process.argv[2])
+for (let seed = 1; seed <= max; seed++) {
+  const r = simulateShards(seed)
+  const problem = r.violations[0] ?? (r.settled ? undefined : 'did not settle')
+  if (problem) {
+    console.log(JSON.stringify({ caught: true, seed, seedsRun: seed, violation: problem.slice(0, 200) }))
+    process.exit(0)
+  }
+}
+console.log(JSON.stringify({ caught: false, seedsRun: max }))
+`
+
 async function run(mutant: Mutant, seeds: number): Promise<Verdict> {
   const started = Date.now()
   const dir = mkdtempSync(join(tmpdir(), `pq-mutant-${mutant.name}-`))
@@ -57,7 +70,7 @@ async function run(mutant: Mutant, seeds: number): Promise<Verdict> {
     const count = text.split(mutant.from).length - 1
     if (count !== 1) throw new Error(`mutant ${mutant.name}: its text occurs ${count} times in ${mutant.file}, not once (the source moved on: update the catalogue)`)
     writeFileSync(file, text.replace(mutant.from, mutant.to))
-    writeFileSync(join(dir, 'run.ts'), mutant.simulator === 'shell' ? SHELL_RUNNER : RUNNER)
+    writeFileSync(join(dir, 'run.ts'), mutant.simulator === 'shell' ? SHELL_RUNNER : mutant.simulator === 'shards' ? SHARDS_RUNNER : RUNNER)
     await build({ entryPoints: [join(dir, 'run.ts')], bundle: true, platform: 'node', format: 'esm', outfile: join(dir, 'run.mjs'), nodePaths: [join(REPO, 'node_modules')], logLevel: 'silent' })
     const child = spawnSync(process.execPath, [join(dir, 'run.mjs'), String(seeds)], { encoding: 'utf8', timeout: 30 * 60_000 })
     const line = child.stdout.trim().split('\n').at(-1) ?? ''

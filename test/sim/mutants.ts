@@ -8,8 +8,8 @@ export interface Mutant {
   readonly file: string
   readonly from: string
   readonly to: string
-  /** Which simulator hunts it: the pure core's (the default) or the real shell's (RaftNode on in-memory disks). */
-  readonly simulator?: 'core' | 'shell'
+  /** Which simulator hunts it: the pure core's (the default), the real shell's (RaftNode on in-memory disks), or the sharded queue's. */
+  readonly simulator?: 'core' | 'shell' | 'shards'
 }
 
 export const MUTANTS: readonly Mutant[] = [
@@ -171,5 +171,13 @@ export const MUTANTS: readonly Mutant[] = [
       await syncDir(this.dir, this.fs)`,
     to: `      this.segments.push({ firstIndex, path })`,
     simulator: 'shell',
+  },
+  {
+    name: 'sealed-shard-takes-jobs',
+    bug: 'a drained shard still takes new jobs, so one that arrives late is lost when the shard retires',
+    file: 'runtime/src/queue/state-machine.ts',
+    from: 'if (this.sealed) {',
+    to: 'if (this.sealed && false) {',
+    simulator: 'shards',
   },
 ]

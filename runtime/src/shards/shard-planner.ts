@@ -14,6 +14,8 @@ export interface ShardLoad {
   readonly unfinished: number
   readonly queued: number
   readonly sealed: boolean
+  /** The voters of the shard's Raft group as its leader has them (absent: not reported). */
+  readonly voters?: readonly string[]
 }
 
 export type ShardAction =
@@ -23,6 +25,10 @@ export type ShardAction =
   | { readonly type: 'reopen'; readonly id: number }
   | { readonly type: 'seal'; readonly id: number }
   | { readonly type: 'retire'; readonly id: number }
+  /** A member is gone for good: a new epoch with another peer in its place. */
+  | { readonly type: 'replace'; readonly id: number; readonly members: readonly string[] }
+  /** The shard's group still has other voters than its map entry: its leader takes the next step. */
+  | { readonly type: 'reconfigure'; readonly id: number; readonly members: readonly string[] }
 
 export interface PlanInput {
   readonly rootState: ShardState
@@ -36,6 +42,8 @@ export interface PlanInput {
   readonly candidates: readonly string[]
   /** The id the next mint will get (members are rotated by it, to spread leaders and disks). */
   readonly nextId: number
+  /** Peers not heard from for so long that the shards they keep should move (never a root peer). */
+  readonly gone?: ReadonlySet<string>
   readonly settings: ShardSettings
   readonly now: number
 }
@@ -57,6 +65,14 @@ export function planShards(input: PlanInput): ShardAction[] {
   for (const shard of input.shards) {
     const load = input.loads.get(shard.id)
     if (!shard.certificate || shard.certificate.expiresAt - now < s.certificateTtlMs / 2) actions.push({ type: 'certify', id: shard.id })
+    const voters = load?.voters
+    if (voters && (voters.length !== shard.members.length || voters.some((v) => !shard.members.includes(v)))) actions.push({ type: 'reconfigure', id: shard.id, members: shard.members })
+    else if (shard.certificate) {
+      // One member at a time, once the previous change is done and certified.
+      const dead = shard.members.find((m) => input.gone?.has(m))
+      const replacement = input.candidates.find((c) => !shard.members.includes(c) && !input.gone?.has(c))
+      if (dead && replacement) actions.push({ type: 'replace', id: shard.id, members: shard.members.map((m) => (m === dead ? replacement : m)) })
+    }
     if (shard.state === 'open') {
       if (load && load.unfinished >= s.maxJobsPerShard) actions.push({ type: 'drain', id: shard.id })
       else if (shard.certificate) openWithRoom++
