@@ -418,7 +418,7 @@ export class Peer {
     group.state.onRestore(() => void host.sync())
     await host.sync()
     await host.dropStale(group.state.shards.all().map((s) => s.id))
-    this.shardKeeper = new ShardKeeper({ node, identity: this.identity, queue, root: group, log, host, candidates: (now) => this.delegates.candidates(now), addressesOf: (id) => this.shardMemberAddrs(id) })
+    this.shardKeeper = new ShardKeeper({ node, identity: this.identity, queue, root: group, log, host, candidates: (now) => this.delegates.candidates(now), gone: (now) => this.delegates.gone(now, queue.shards.replaceAfterMs), addressesOf: (id) => this.shardMemberAddrs(id) })
     const rootShards = (this.rootShards = new RootShards({
       queue,
       state: group.state,

@@ -77,4 +77,36 @@ describe('shards', () => {
       expect(shard.members).toHaveLength(3)
     }
   }, 240_000)
+
+  it('moves a shard to a new epoch when a delegate keeping it is gone for good', async () => {
+    cluster = await TestCluster.create(3, 4, `    shards:\n      maxJobsPerShard: 60\n      delegates: any\n      replaceAfterMs: 3000\n`)
+    const delegates = ['worker-1', 'worker-2', 'worker-3', 'worker-4']
+    await Promise.all(TRUSTED.map((name) => cluster!.start(name)))
+    await Promise.all(delegates.map((name) => cluster!.start(name, ['--listen', '/ip4/127.0.0.1/tcp/0'])))
+    const delegateIds = new Map(delegates.map((name) => [cluster!.peer(name).id, name]))
+    const queue = await connect({ registry: cluster.registry, key: cluster.clientKey })
+    queues.push(queue)
+    await sleep(3_500)
+    const results: Promise<{ slept: number }>[] = []
+    for (let n = 0; n < 6; n++) {
+      const jobs = await queue.enqueueMany(Array.from({ length: 50 }, (_, i) => ({ job: 'slow', payload: { ms: 400, steps: 1, n: n * 50 + i } })))
+      results.push(...jobs.map((j) => queue.job<{ slept: number }>(j.id).result({ timeoutMs: 120_000 })))
+      await sleep(300)
+    }
+    const keptByDelegate = async () => (await statusOf(queue)).shards?.find((s) => s.leader && s.members.some((m) => delegateIds.has(m)))
+    await expect.poll(keptByDelegate, { timeout: 20_000, interval: 200 }).toBeDefined()
+    const shard = (await keptByDelegate())!
+    const victim = shard.members.find((m) => delegateIds.has(m))!
+    await cluster.kill(delegateIds.get(victim)!)
+    await expect
+      .poll(async () => (await statusOf(queue)).shards?.find((s) => s.id === shard.id), { timeout: 40_000, interval: 500 })
+      .toMatchObject({ certificate: { epoch: 2 }, members: expect.not.arrayContaining([victim]) })
+    // The group itself moved: its Raft voters are the new members.
+    const moved = async () => {
+      const now = (await statusOf(queue)).shards?.find((s) => s.id === shard.id)
+      return now?.leader && now.voters ? [...now.voters].sort().join() === [...now.members].sort().join() : false
+    }
+    await expect.poll(moved, { timeout: 30_000, interval: 500 }).toBe(true)
+    expect((await Promise.all(results)).every((r) => r.slept === 400)).toBe(true)
+  }, 180_000)
 })

@@ -70,6 +70,8 @@ const queueSchema = z
         certificateTtlMs: z.int().min(10_000).max(7 * 86_400_000).default(600_000),
         /** A drained shard is retired this long after its last job finished (its results are forgotten then). */
         retireAfterMs: z.int().min(0).max(30 * 86_400_000).default(300_000),
+        /** A delegate silent this long is replaced in the shards it keeps (a new epoch; root trusted peers are never replaced). */
+        replaceAfterMs: z.int().min(1_000).max(30 * 86_400_000).default(60_000),
       })
       .prefault({}),
     census: z

@@ -40,6 +40,11 @@ export class DelegateRoster {
     return this.heard.get(peerId)?.addrs ?? []
   }
 
+  /** Delegates heard from once and silent for `afterMs`: the shards they keep get another member. */
+  gone(now: number, afterMs: number): Set<string> {
+    return new Set([...this.heard].filter(([, h]) => now - h.lastSeen >= afterMs).map(([id]) => id))
+  }
+
   /** Who may keep a new shard, best first: delegates (old and idle first), then the root's trusted peers. */
   candidates(now: number): string[] {
     const trusted = this.queue.trustedPeers.map((p) => p.id)

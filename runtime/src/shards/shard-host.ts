@@ -18,6 +18,11 @@ import type { DeployService } from '../deploy/deploy-service.js'
 import type { Catalog } from '../worker/catalog.js'
 import type { HandlerPool } from '../worker/pool.js'
 import type { ShardMap } from './shard-map.js'
+import { nextConfStep } from './reconfigure.js'
+import { parseRequest } from '../service/requests.js'
+import { z } from 'zod'
+
+const reconfigureRequest = z.strictObject({ members: z.array(z.string().min(1).max(128)).min(1).max(15) })
 import { shardStatus, type ShardStatus } from './shard-status.js'
 
 export interface HostedShard {
@@ -117,9 +122,22 @@ export class ShardHost {
     switch (method) {
       case 'status':
         return this.status(shard)
-      case 'shard.load':
+      case 'shard.load': {
         if (!shard.group.isLeader()) throw shard.group.refusal()
-        return { ...this.status(shard).jobs, sealed: shard.group.state.sealed, unfinished: shard.group.state.activeCount() }
+        const { voters, learners } = shard.group.raft.core.membership
+        return { ...this.status(shard).jobs, sealed: shard.group.state.sealed, unfinished: shard.group.state.activeCount(), voters: [...voters, ...learners] }
+      }
+      case 'shard.reconfigure': {
+        this.assertRoot(caller)
+        if (!shard.group.isLeader()) throw shard.group.refusal()
+        const { members } = parseRequest(reconfigureRequest, params, method)
+        const core = shard.group.raft.core
+        const match = new Map(core.followers().map((f) => [f.id, f.match]))
+        const step = nextConfStep({ id: this.options.selfId, membership: core.membership, match, lastIndex: core.log.lastIndex() }, members)
+        if (step && 'change' in step) await shard.group.raft.proposeConfChange(step.change)
+        else if (step) shard.group.raft.transferLeadership(step.transferTo)
+        return { step: step ?? null, voters: core.membership.voters, learners: core.membership.learners }
+      }
       case 'shard.seal':
       case 'shard.unseal': {
         this.assertRoot(caller)

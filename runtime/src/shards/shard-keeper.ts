@@ -28,6 +28,8 @@ export interface ShardKeeperOptions {
   readonly host: ShardHost
   /** Who may keep a new shard, best first. */
   readonly candidates: (now: number) => readonly string[]
+  /** Delegates gone for good, whose shards get another member. */
+  readonly gone: (now: number) => ReadonlySet<string>
   /** Where to dial a shard member that is not a root trusted peer. */
   readonly addressesOf: (id: string) => readonly string[]
   readonly now?: () => number
@@ -80,6 +82,7 @@ export class ShardKeeper {
         loads: this.loadsById,
         emptySince: this.emptySince,
         candidates: this.options.candidates(now),
+        gone: this.options.gone(now),
         nextId: state.shards.nextId,
         settings: this.options.queue.shards,
         now,
@@ -129,6 +132,16 @@ export class ShardKeeper {
         this.emptySince.delete(action.id)
         return
       }
+      case 'replace':
+        await root.propose([{ type: 'shard-members', id: action.id, members: action.members }])
+        this.options.log(`peerqueue: shard ${action.id} moves to ${action.members.map(short).join(', ')} (a member is gone)`)
+        // The channel followed the old members: find the leader among the new ones.
+        await this.links.get(action.id)?.close()
+        this.links.delete(action.id)
+        return
+      case 'reconfigure':
+        await this.callShard(action.id, 'shard.reconfigure', { members: action.members })
+        return
     }
   }
 
@@ -172,8 +185,8 @@ export class ShardKeeper {
     await Promise.all(
       live.map(async (shard) => {
         try {
-          const load = (await this.callShard(shard.id, 'shard.load')) as ShardLoad & Record<string, number | boolean>
-          this.loadsById.set(shard.id, { unfinished: load.unfinished, queued: Number(load.queued ?? 0), sealed: load.sealed })
+          const load = (await this.callShard(shard.id, 'shard.load')) as ShardLoad & Record<string, unknown>
+          this.loadsById.set(shard.id, { unfinished: load.unfinished, queued: Number(load.queued ?? 0), sealed: load.sealed, ...(Array.isArray(load.voters) ? { voters: load.voters as string[] } : {}) })
           if (load.sealed && load.unfinished === 0) {
             if (!this.emptySince.has(shard.id)) this.emptySince.set(shard.id, now)
           } else this.emptySince.delete(shard.id)
@@ -185,10 +198,10 @@ export class ShardKeeper {
     for (const id of this.links.keys()) if (!live.some((s) => s.id === id)) this.links.delete(id)
   }
 
-  private callShard(id: number, method: string): Promise<unknown> {
+  private callShard(id: number, method: string, params: unknown = {}): Promise<unknown> {
     const { host, identity } = this.options
-    if (host.get(id)?.group.isLeader()) return host.handle(id, method, {}, { peerId: identity.peerId })
-    return this.linkOf(id).call(method, {}, SHARD_CALL_MS)
+    if (host.get(id)?.group.isLeader()) return host.handle(id, method, params, { peerId: identity.peerId })
+    return this.linkOf(id).call(method, params, SHARD_CALL_MS)
   }
 
   private linkOf(id: number): LeaderLink {

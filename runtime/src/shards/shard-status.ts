@@ -9,6 +9,8 @@ export interface ShardStatus {
   readonly leader: string | null
   readonly term: number
   readonly members: readonly { id: string }[]
+  /** The voters of the shard's Raft group now: the members once a change of epoch has gone through. */
+  readonly voters: readonly string[]
   readonly jobs: Record<string, number>
   readonly sealed: boolean
   readonly stopped: string | null
@@ -24,6 +26,7 @@ export function shardStatus(shard: number, group: RaftGroup, members: readonly s
     leader: stopped ? null : (core.leader ?? null),
     term: core.term,
     members: members.map((id) => ({ id })),
+    voters: [...core.membership.voters],
     jobs: group.state.countByState(),
     sealed: group.state.sealed,
     stopped,

@@ -7,6 +7,8 @@ export interface ShardSummary {
   readonly members: readonly string[]
   /** null when no member answered. */
   readonly leader: string | null
+  /** The group's Raft voters as its answering member has them (null when none answered). */
+  readonly voters: readonly string[] | null
   readonly jobs: Record<string, number> | null
   readonly sealed: boolean | null
   readonly certificate: { readonly epoch: number; readonly expiresAt: number; readonly signers: readonly string[] }
