@@ -19,7 +19,8 @@ export interface BenchQueue {
   readonly trustedIds: readonly string[]
 }
 
-export async function makeQueue(trusted: number): Promise<BenchQueue> {
+/** `settings`: YAML added to the queue's entry, indented four spaces (such as a shards section). */
+export async function makeQueue(trusted: number, settings = ''): Promise<BenchQueue> {
   const dir = await mkdtemp(join(tmpdir(), 'pq-bench-'))
   const trustedKeys: string[] = []
   const trustedIds: string[] = []
@@ -45,7 +46,7 @@ ${lines.join('\n')}
     submitters: [${client.peerId}]
     workers: any
     limits: { maxQueuedJobs: 10000000, maxRequestsPerSecond: 1000000 }
-`,
+${settings}`,
   )
   return { dir, registry, clientKey, trustedKeys, trustedIds }
 }
@@ -53,6 +54,8 @@ ${lines.join('\n')}
 export interface PeerProcess {
   readonly child: ChildProcess
   readonly pid: number
+  /** Everything it printed so far. */
+  output(): string
   stop(signal?: NodeJS.Signals): Promise<void>
 }
 
@@ -93,6 +96,7 @@ async function startUntilReady(queue: BenchQueue, name: string, args: readonly s
   return {
     child,
     pid: child.pid!,
+    output: () => output,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       // Bounded, like every step of the benchmark: a peer that does not stop in 10 s is killed.

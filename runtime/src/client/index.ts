@@ -122,7 +122,7 @@ export class QueueClient {
       const withIds = jobs.map((job) => ({ ...job, id: job.id ?? randomUUID() }))
       return this.link.call('enqueue', { jobs: withIds, ...(options.atomic ? { atomic: true } : {}) }, this.retryMs) as Promise<EnqueueOutcome[]>
     }
-    return this.toOpenShard((shard) => ['enqueue', { jobs: jobs.map((job) => ({ ...job, id: newJobId(shard) })) }], (outcomes) => outcomes as EnqueueOutcome[])
+    return this.toOpenShard((shard) => ['enqueue', { jobs: jobs.map((job) => ({ ...job, id: newJobId(shard) })), spread: true }], (outcomes) => outcomes as EnqueueOutcome[])
   }
 
   /**
@@ -132,7 +132,7 @@ export class QueueClient {
   async run(spec: JobSpec, timeoutMs = 30_000): Promise<{ outcome: EnqueueOutcome; job: JobView | null }> {
     type Ran = { outcome: EnqueueOutcome; job: JobView | null }
     if (staysInRoot(spec)) return this.link.call('run', { job: { ...spec, id: spec.id ?? randomUUID() }, timeoutMs }, this.retryMs) as Promise<Ran>
-    return this.toOpenShard((shard) => ['run', { job: { ...spec, id: newJobId(shard) }, timeoutMs }], (answer) => answer as Ran, (answer) => [(answer as Ran).outcome])
+    return this.toOpenShard((shard) => ['run', { job: { ...spec, id: newJobId(shard) }, timeoutMs, spread: true }], (answer) => answer as Ran, (answer) => [(answer as Ran).outcome])
   }
 
   async get(ids: readonly string[]): Promise<(JobView | null)[]> {

@@ -80,7 +80,7 @@ export class QueueService {
         // Enqueue and wait in one request: the waiter is in place the moment the job commits,
         // which saves the client a round trip for the acknowledgement and another for the wait.
         const request = parse(runRequest, params, method)
-        const [outcome] = await this.enqueue({ jobs: [request.job] })
+        const [outcome] = await this.enqueue({ jobs: [request.job], ...(request.spread ? { spread: true } : {}) })
         if (!outcome || !('id' in outcome)) return { outcome, job: null }
         return { outcome, job: await this.wait({ id: outcome.id, timeoutMs: request.timeoutMs }) }
       }
@@ -126,6 +126,10 @@ export class QueueService {
   private async enqueue(request: EnqueueRequest): Promise<EnqueueOutcome[]> {
     checkFlow(request)
     for (const job of request.jobs) if (job.id !== undefined) assertShardOf(job.id, this.options.shard ?? 0)
+    if (request.spread && this.turnsAway()) {
+      const message = `${this.options.shard ? `shard ${this.options.shard}` : 'the root shard'} is full: send these jobs to an open shard (see the shard map)`
+      return request.jobs.map(() => ({ ok: false, code: 'E_SHARD_SEALED', message }))
+    }
     const rateKeys = await this.validatePayloads(request)
     const jobs = request.jobs.map((job, i) => ({
       ...this.newJob(job, i, request.jobs.length),
@@ -146,6 +150,17 @@ export class QueueService {
     const result = results[0]
     if (result?.type !== 'enqueue') throw new PeerqueueError('E_INTERNAL', 'enqueue produced no outcome')
     return [...result.outcomes]
+  }
+
+  /**
+   * Jobs sent here only to spread the load are turned away by a full shard, before the root's
+   * keeper drains it (which takes a round): a shard does not overshoot its size by what clients
+   * send meanwhile. A drained root turns them away only while another shard is open to take them.
+   */
+  private turnsAway(): boolean {
+    const state = this.options.group.state
+    if (this.options.shard !== undefined) return state.activeCount() >= this.options.queue.shards.maxJobsPerShard
+    return state.shards.rootState === 'draining' && state.shards.live().some((s) => s.state === 'open' && s.certificate !== undefined)
   }
 
   private newJob(job: EnqueueRequest['jobs'][number], i: number, total: number): NewJob {

@@ -45,12 +45,15 @@ export const enqueueRequest = z.strictObject({
     .max(10_000),
   /** All the jobs or none (a flow). */
   atomic: z.boolean().optional(),
+  /** Sent here only to spread the load across shards: a drained root turns them away while another shard is open. */
+  spread: z.boolean().optional(),
 })
 
 /** One job, and how long to hold the answer for its result: enqueue and wait in one request. */
 export const runRequest = z.strictObject({
   job: enqueueRequest.shape.jobs.element,
   timeoutMs: z.int().min(0).max(600_000).default(30_000),
+  spread: z.boolean().optional(),
 })
 
 export const idsRequest = z.strictObject({ ids: z.array(z.string().min(1).max(128)).min(1).max(10_000) })

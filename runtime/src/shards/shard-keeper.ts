@@ -174,7 +174,17 @@ export class ShardKeeper {
       client = addrs.length > 0 ? await RpcClient.open(this.options.node, addrs.map((a) => `${a}/p2p/${id}`), SHARD_CALL_MS) : await RpcClient.openPeer(this.options.node, id, SHARD_CALL_MS)
       this.signers.set(id, client)
     }
-    const answer = (await client.call('shard.sign', body, SHARD_CALL_MS)) as CertificateSignature
+    // A member learns that an entry committed with the leader's next message: just after a mint
+    // its map may not have the shard yet, so it is asked again a few times.
+    let answer: CertificateSignature | undefined
+    for (let attempt = 0; answer === undefined; attempt++) {
+      try {
+        answer = (await client.call('shard.sign', body, SHARD_CALL_MS)) as CertificateSignature
+      } catch (err) {
+        if (attempt >= 10 || !errorMessage(err).includes('(yet)')) throw err
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    }
     if (answer?.signer !== id || typeof answer.signature !== 'string') throw new PeerqueueError('E_PROTOCOL', `${id} answered shard.sign with something else`)
     return answer
   }

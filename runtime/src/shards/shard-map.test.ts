@@ -53,8 +53,11 @@ describe('planShards', () => {
   const shard = (id: number, state: 'open' | 'draining', expiresAt = 200_000) => ({ id, members: ['a', 'b', 'c'], epoch: 1, state, mintedAt: 0, certificate: cert(id, ['a', 'b', 'c'], 1, expiresAt) })
   const loads = (entries: [number, ShardLoad][]) => new Map(entries)
 
-  it('does nothing while the root has room', () => {
-    expect(planShards({ ...base, rootUnfinished: 99 })).toEqual([])
+  it('does nothing while the root has room, and mints the next shard ahead once it is 80% full', () => {
+    expect(planShards({ ...base, rootUnfinished: 79 })).toEqual([])
+    expect(planShards({ ...base, rootUnfinished: 80, nextId: 1 })).toEqual([{ type: 'mint', members: ['b', 'c', 'd'] }])
+    // A shard with room takes the jobs meanwhile: no second mint.
+    expect(planShards({ ...base, rootUnfinished: 80, shards: [shard(1, 'open')], loads: loads([[1, { unfinished: 79, queued: 79, sealed: false }]]) })).toEqual([])
   })
 
   it('drains a full root and mints a shard, members rotated by the new id', () => {

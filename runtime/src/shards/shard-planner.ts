@@ -48,9 +48,16 @@ export interface PlanInput {
   readonly now: number
 }
 
+/**
+ * A shard fuller than this share of maxJobsPerShard has no room to speak of: the next one is
+ * minted then, so it is certified and known to clients by the time this one fills.
+ */
+export const MINT_AHEAD_AT = 0.8
+
 export function planShards(input: PlanInput): ShardAction[] {
   const { settings: s, now } = input
   const actions: ShardAction[] = []
+  const roomy = (unfinished: number) => unfinished < MINT_AHEAD_AT * s.maxJobsPerShard
   let rootOpen = input.rootState === 'open'
   if (rootOpen && input.rootUnfinished >= s.maxJobsPerShard) {
     actions.push({ type: 'drain', id: ROOT_SHARD })
@@ -60,7 +67,7 @@ export function planShards(input: PlanInput): ShardAction[] {
     actions.push({ type: 'reopen', id: ROOT_SHARD })
     rootOpen = true
   }
-  let openWithRoom = rootOpen ? 1 : 0
+  let openWithRoom = rootOpen && roomy(input.rootUnfinished) ? 1 : 0
   let awaitingCertificate = false
   for (const shard of input.shards) {
     const load = input.loads.get(shard.id)
@@ -75,8 +82,8 @@ export function planShards(input: PlanInput): ShardAction[] {
     }
     if (shard.state === 'open') {
       if (load && load.unfinished >= s.maxJobsPerShard) actions.push({ type: 'drain', id: shard.id })
-      else if (shard.certificate) openWithRoom++
-      else awaitingCertificate = true
+      else if (!shard.certificate) awaitingCertificate = true
+      else if (!load || roomy(load.unfinished)) openWithRoom++
     } else if (shard.state === 'draining' && load) {
       if (!load.sealed) actions.push({ type: 'seal', id: shard.id })
       const since = input.emptySince.get(shard.id)
