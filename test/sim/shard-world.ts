@@ -201,7 +201,7 @@ export class ShardWorld {
     for (const node of this.root.nodes) {
       for (const record of node.queue.machine.shards.all()) {
         if (this.groups.has(record.id)) continue
-        const group = this.makeCluster(ALL_PEERS, record.members, this.now)
+        const group = this.makeCluster(ALL_PEERS, record.founders, this.now)
         for (const peer of this.down) group.crash(peer)
         for (const [a, b] of this.blocked) group.partition(a, b)
         this.groups.set(record.id, group)

@@ -213,10 +213,10 @@ export class QueueClient {
     const shard = this.shards.get(id)!
     const certificate = { epoch: shard.certificate.epoch, expiresAt: shard.certificate.expiresAt, signers: shard.certificate.signatures.map((s) => s.signer) }
     try {
-      const status = (await this.callShard(id, 'status', {}, 2_000)) as { leader: string | null; jobs: Record<string, number>; sealed: boolean; voters: string[] }
-      return { id, state: shard.state, members: [...shard.certificate.members], leader: status.leader, voters: status.voters, jobs: status.jobs, sealed: status.sealed, certificate }
+      const status = (await this.callShard(id, 'status', {}, 2_000)) as { leader: string | null; jobs: Record<string, number>; sealed: boolean; voters: string[]; learners: string[] }
+      return { id, state: shard.state, members: [...shard.certificate.members], leader: status.leader, voters: status.voters, learners: status.learners, jobs: status.jobs, sealed: status.sealed, certificate }
     } catch {
-      return { id, state: shard.state, members: [...shard.certificate.members], leader: null, voters: null, jobs: null, sealed: null, certificate }
+      return { id, state: shard.state, members: [...shard.certificate.members], leader: null, voters: null, learners: null, jobs: null, sealed: null, certificate }
     }
   }
 

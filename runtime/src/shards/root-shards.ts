@@ -17,6 +17,8 @@ export interface ShardView {
   readonly state: ShardState
   readonly epoch: number
   readonly members: readonly { readonly id: string; readonly addrs: readonly string[] }[]
+  /** The members it was minted with: the first configuration of its Raft group. */
+  readonly founders: readonly string[]
   readonly certificate: ShardCertificate | null
   /** As its leader last reported to the root leader; null when not known here. */
   readonly load: ShardLoad | null
@@ -69,6 +71,7 @@ export class RootShards {
         state: s.state,
         epoch: s.epoch,
         members: s.members.map((id) => ({ id, addrs: addressesOf(id) })),
+        founders: s.founders,
         certificate: s.certificate ?? null,
         load: loads.get(s.id) ?? null,
       })),

@@ -24,7 +24,7 @@ describe('ShardDirectory', async () => {
   const queue = registrySchema.parse({ queues: [{ name: 'q', rendezvous: 'q', trustedPeers: root.map((p) => p.id) }] }).queues[0]!
   const body = (shard: number, members: string[], expiresAt = NOW + 60_000): CertificateBody => ({ queue: 'q', shard, members, epoch: 1, expiresAt })
   const sign = async (b: CertificateBody, signers: { id: string; key: PrivateKey }[]): Promise<ShardCertificate> => ({ ...b, signatures: await Promise.all(signers.map((s) => signCertificate(b, s.id, s.key))) })
-  const entry = (certificate: ShardCertificate) => ({ id: certificate.shard, state: 'open' as const, epoch: certificate.epoch, members: certificate.members.map((id) => ({ id, addrs: [] })), certificate, load: null })
+  const entry = (certificate: ShardCertificate) => ({ id: certificate.shard, state: 'open' as const, epoch: certificate.epoch, members: certificate.members.map((id) => ({ id, addrs: [] })), founders: certificate.members, certificate, load: null })
 
   it('keeps only shards whose certificate a majority of the root signed, unexpired, for this queue and shard', async () => {
     const members = [delegate.id, root[0]!.id, root[1]!.id]

@@ -15,6 +15,7 @@ export interface KnownShard {
   readonly id: number
   readonly state: ShardState
   readonly certificate: ShardCertificate
+  readonly founders: readonly string[]
   readonly queued: number
   readonly unfinished: number | null
 }
@@ -74,7 +75,7 @@ export class ShardDirectory {
   /** The certified map as a delegate hosts from it (see ShardHost). */
   hostedMap(selfId: string): HostedMap {
     return {
-      live: () => this.shards().map((s) => ({ id: s.id, members: s.certificate.members, epoch: s.certificate.epoch })),
+      live: () => this.shards().map((s) => ({ id: s.id, members: s.certificate.members, founders: s.founders, epoch: s.certificate.epoch })),
       dropped: (id) => {
         if (this.retired.has(id)) return 'retired'
         const shard = this.known.get(id)
@@ -122,7 +123,7 @@ export class ShardDirectory {
         continue
       }
       for (const member of shard.members) if (member.addrs.length > 0) this.addrs.set(member.id, member.addrs.map((a) => a.replace(/\/p2p\/[^/]+$/, '')))
-      known.set(shard.id, { id: shard.id, state: shard.state, certificate: shard.certificate, queued: shard.load?.queued ?? 0, unfinished: shard.load?.unfinished ?? null })
+      known.set(shard.id, { id: shard.id, state: shard.state, certificate: shard.certificate, founders: shard.founders ?? shard.certificate.members, queued: shard.load?.queued ?? 0, unfinished: shard.load?.unfinished ?? null })
     }
     this.rootState = view.root.state
     this.retired = new Set(view.retired)

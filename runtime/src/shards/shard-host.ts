@@ -60,6 +60,8 @@ export interface ShardHostOptions {
 export interface HostedRecord {
   readonly id: number
   readonly members: readonly string[]
+  /** The first configuration of its Raft group (see ShardRecord.founders). */
+  readonly founders: readonly string[]
   readonly epoch: number
 }
 
@@ -204,7 +206,8 @@ export class ShardHost {
       const group = await RaftGroup.open({
         id: selfId,
         group: name,
-        membership: { voters: [...record.members], learners: [] },
+        // Never the current members: a member's log, not the map, says who votes now.
+        membership: { voters: [...record.founders], learners: [] },
         dir: this.dirOf(record.id),
         onError: this.options.onError,
         log: this.options.log,

@@ -50,7 +50,7 @@ describe('the shard map in the root log', () => {
 describe('planShards', () => {
   const settings = { maxJobsPerShard: 100, membersPerShard: 3, maxShards: 4, certificateTtlMs: 60_000, retireAfterMs: 5_000 }
   const base: PlanInput = { rootState: 'open', rootUnfinished: 0, shards: [], loads: new Map(), emptySince: new Map(), candidates: ['a', 'b', 'c', 'd'], nextId: 1, settings, now: 100_000 }
-  const shard = (id: number, state: 'open' | 'draining', expiresAt = 200_000) => ({ id, members: ['a', 'b', 'c'], epoch: 1, state, mintedAt: 0, certificate: cert(id, ['a', 'b', 'c'], 1, expiresAt) })
+  const shard = (id: number, state: 'open' | 'draining', expiresAt = 200_000) => ({ id, members: ['a', 'b', 'c'], founders: ['a', 'b', 'c'], epoch: 1, state, mintedAt: 0, certificate: cert(id, ['a', 'b', 'c'], 1, expiresAt) })
   const loads = (entries: [number, ShardLoad][]) => new Map(entries)
 
   it('does nothing while the root has room, and mints the next shard ahead once it is 80% full', () => {

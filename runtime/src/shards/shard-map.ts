@@ -9,6 +9,12 @@ export type ShardState = 'open' | 'draining' | 'retired'
 export interface ShardRecord {
   readonly id: number
   readonly members: readonly string[]
+  /**
+   * The members it was minted with: every member opens the shard's Raft group with this first
+   * configuration, and later ones come only from the group's own log (a newcomer of a later
+   * epoch, not among them, waits to be added).
+   */
+  readonly founders: readonly string[]
   readonly epoch: number
   readonly state: ShardState
   /** The leader's stamp on the entry that minted it. */
@@ -46,7 +52,7 @@ export class ShardMap {
     switch (command.type) {
       case 'shard-mint': {
         const id = this.next++
-        this.shards.set(id, { id, members: [...command.members], epoch: 1, state: 'open', mintedAt: time })
+        this.shards.set(id, { id, members: [...command.members], founders: [...command.members], epoch: 1, state: 'open', mintedAt: time })
         return id
       }
       case 'shard-certify': {
@@ -112,7 +118,7 @@ export class ShardMap {
   }
 
   restore(snapshot: ShardMapSnapshot | undefined): void {
-    this.shards = new Map((snapshot?.shards ?? []).map((s) => [s.id, { ...s }]))
+    this.shards = new Map((snapshot?.shards ?? []).map((s) => [s.id, { ...s, founders: s.founders ?? s.members }]))
     this.next = snapshot?.next ?? 1
     this.root = snapshot?.rootState ?? 'open'
   }

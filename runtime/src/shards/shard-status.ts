@@ -11,6 +11,8 @@ export interface ShardStatus {
   readonly members: readonly { id: string }[]
   /** The voters of the shard's Raft group now: the members once a change of epoch has gone through. */
   readonly voters: readonly string[]
+  /** Members catching up before they vote (a newcomer of a new epoch). */
+  readonly learners: readonly string[]
   readonly jobs: Record<string, number>
   readonly sealed: boolean
   readonly stopped: string | null
@@ -27,6 +29,7 @@ export function shardStatus(shard: number, group: RaftGroup, members: readonly s
     term: core.term,
     members: members.map((id) => ({ id })),
     voters: [...core.membership.voters],
+    learners: [...core.membership.learners],
     jobs: group.state.countByState(),
     sealed: group.state.sealed,
     stopped,

@@ -9,6 +9,7 @@ export interface ShardSummary {
   readonly leader: string | null
   /** The group's Raft voters as its answering member has them (null when none answered). */
   readonly voters: readonly string[] | null
+  readonly learners: readonly string[] | null
   readonly jobs: Record<string, number> | null
   readonly sealed: boolean | null
   readonly certificate: { readonly epoch: number; readonly expiresAt: number; readonly signers: readonly string[] }
