@@ -95,6 +95,8 @@ const WORKER_MAX_CONNECTIONS = 32
 /** A trusted peer the registry gives no address listens on every interface, on a port the OS picks. */
 const DEFAULT_TRUSTED_LISTEN = '/ip4/0.0.0.0/tcp/0'
 const RELAY_WAIT_MS = 10_000
+/** How long a lease request keeps looking for a shard's leader before the worker asks another shard. */
+const SHARD_LEASE_RETRY_MS = 1_000
 /** How often a delegate reads the certified shard map from the root. */
 const DELEGATE_SYNC_MS = 1_000
 
@@ -591,7 +593,8 @@ export class Peer {
         const key = `${shard}/${holding}`
         let far = remote.get(key)
         if (shardLink && far?.link !== shardLink) {
-          far = { link: shardLink, source: remoteWorkSource(shardLink, workerId, () => capacity, holding ? undefined : 0) }
+          // A shard without a leader for now must not hold up leases from the others: ask it briefly.
+          far = { link: shardLink, source: remoteWorkSource(shardLink, workerId, () => capacity, holding ? undefined : 0, SHARD_LEASE_RETRY_MS) }
           remote.set(key, far)
         }
         if (!hosted) return far?.source

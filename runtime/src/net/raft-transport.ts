@@ -43,6 +43,7 @@ interface Link {
 
 export class Libp2pRaftTransport implements Transport {
   private readonly links = new Map<NodeId, Link>()
+  private readonly inbound = new Set<Stream>()
   private readonly encoder = new TextEncoder()
   private closed = false
 
@@ -63,7 +64,12 @@ export class Libp2pRaftTransport implements Transport {
         stream.abort(new Error('not a member of this group'))
         return
       }
-      void transport.readFrom(stream, sender, group, receive)
+      if (transport.closed) {
+        stream.abort(new Error('this group is closed'))
+        return
+      }
+      transport.inbound.add(stream)
+      void transport.readFrom(stream, sender, group, receive).finally(() => transport.inbound.delete(stream))
     }, { maxInboundStreams: 8 })
     for (const [id, addrs] of peers.members) await node.peerStore.merge(peerIdFromString(id), { multiaddrs: addrs.map((a) => multiaddr(a)) })
     return transport
@@ -87,6 +93,9 @@ export class Libp2pRaftTransport implements Transport {
   async close(): Promise<void> {
     this.closed = true
     for (const link of this.links.values()) link.stream?.abort(new Error('closing'))
+    for (const stream of this.inbound) stream.abort(new Error('closing'))
+    this.inbound.clear()
+    await this.node.unhandle(`${RAFT_PROTOCOL}/${this.group}`).catch(() => undefined)
   }
 
   private connect(to: NodeId, link: Link): void {

@@ -123,8 +123,11 @@ export class RaftGroup implements ConsensusGroup {
     })
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.recovery.close()
-    return this.raft.close()
+    await this.raft.close()
+    // Its streams too: a group opened again on the same peers (a shard's new epoch) would otherwise
+    // find the old ones still open, counting against each connection's limit of Raft streams.
+    await this.transport.close?.()
   }
 }

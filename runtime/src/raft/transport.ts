@@ -5,6 +5,8 @@ import type { Message, NodeId } from './types.js'
 export interface Transport {
   /** Best effort: Raft retries on its own, so a message may be dropped when a peer is unreachable. */
   send(messages: readonly Message[]): void
+  /** Stops taking and sending messages, and lets go of whatever it holds open. */
+  close?(): Promise<void>
 }
 
 export type MessageHandler = (message: Message) => void

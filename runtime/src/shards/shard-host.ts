@@ -211,7 +211,8 @@ export class ShardHost {
         dir: this.dirOf(record.id),
         onError: this.options.onError,
         log: this.options.log,
-        onRoleChange: (role) => {
+        onRoleChange: (role, term) => {
+          if (process.env.PEERQUEUE_DEBUG_SHARDS) this.options.log(`peerqueue: shard ${record.id}: ${role} in term ${term}`)
           if (role === 'leader') shard?.scheduler.wake()
           this.options.onChange?.()
         },
@@ -243,6 +244,7 @@ export class ShardHost {
       node.addEventListener('peer:disconnect', onDisconnect)
       shard = { id: record.id, epoch: record.epoch, members: record.members, group, scheduler, work, service, unwatch: () => node.removeEventListener('peer:disconnect', onDisconnect) }
       this.hosted.set(record.id, shard)
+      this.options.log(`peerqueue: keeping shard ${record.id} (epoch ${record.epoch}, ${record.members.length} members)`)
     } catch (err) {
       this.options.log(`peerqueue: could not open shard ${record.id}: ${errorMessage(err)}`)
     }
@@ -252,6 +254,5 @@ export class ShardHost {
     shard.scheduler.stop()
     shard.unwatch()
     await shard.group.close().catch(() => undefined)
-    await this.options.node.unhandle(`/peerqueue/raft/1.0.0/${shardGroupName(this.options.queue.name, shard.id)}`).catch(() => undefined)
   }
 }

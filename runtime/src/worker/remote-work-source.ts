@@ -8,11 +8,11 @@ import { limitsOf, type WorkSource } from './work-source.js'
 const LEASE_WAIT_MS = 1_000
 
 /** `waitMs`: how long the leader may hold a lease request while it has nothing to give (0: answer at once). */
-export function remoteWorkSource(link: LeaderLink, worker: string, capacity: () => number, waitMs = LEASE_WAIT_MS): WorkSource {
+export function remoteWorkSource(link: LeaderLink, worker: string, capacity: () => number, waitMs = LEASE_WAIT_MS, leaseRetryMs?: number): WorkSource {
   return {
     async lease(count, exclude, running, outcomes = [], limits = {}) {
       const params = { worker, count, exclude, running, waitMs, capacity: capacity(), ...(outcomes.length > 0 ? { outcomes } : {}), ...limitsOf(limits) }
-      return (await link.call('work.lease', params)) as GrantedLease[]
+      return (await link.call('work.lease', params, leaseRetryMs)) as GrantedLease[]
     },
     async renew(jobs) {
       if (jobs.length === 0) return []
