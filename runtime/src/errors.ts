@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'E_PAYLOAD_INVALID'
   | 'E_PAYLOAD_TOO_LARGE'
   | 'E_QUEUE_FULL'
+  | 'E_QUEUE_SATURATED'
   | 'E_NOT_ALLOWED'
   | 'E_UNAUTHORIZED'
   | 'E_RATE_LIMITED'

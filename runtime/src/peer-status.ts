@@ -5,6 +5,7 @@ import { RaftGroup } from './raft/raft-group.js'
 import type { QueueConfig } from './registry/schema.js'
 import type { PauseState } from './queue/pauses.js'
 import type { ShardSummary } from './shards/shard-summary.js'
+import type { AdmissionView } from './saturation/admission.js'
 
 export interface MemberStatus {
   readonly id: string
@@ -55,6 +56,15 @@ export interface PeerStatus {
   readonly shardsMinted?: number
   /** Shard certificates the client refused (forged, expired, signed by too few). */
   readonly certificatesRefused?: number
+  /** Admission from capacity on the root leader: null when saturation is off, or on other peers. */
+  readonly saturation?: SaturationStatus | null
+}
+
+export interface SaturationStatus extends AdmissionView {
+  readonly unfinished: number
+  readonly jobsPerFreeSlot: number
+  /** Each submitter with unfinished jobs, and its share of admissions under saturation. */
+  readonly submitters: readonly { readonly id: string; readonly unfinished: number; readonly share: number }[]
 }
 
 export interface StatusInputs {

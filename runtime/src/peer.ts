@@ -51,6 +51,8 @@ import { ShardDirectory } from './shards/shard-directory.js'
 import { shardedWorkSource } from './shards/sharded-work-source.js'
 import { DelegateRoster, mayDelegate } from './shards/delegates.js'
 import type { Caller } from './net/rpc.js'
+import { Admission, type AdmissionDecision } from './saturation/admission.js'
+import { SubmitterCounts } from './saturation/submitter-counts.js'
 
 export type { PeerStatus } from './peer-status.js'
 
@@ -135,6 +137,9 @@ export class Peer {
   private shardKeeper: ShardKeeper | undefined
   private rootShards: RootShards | undefined
   private shardDirectory: ShardDirectory | undefined
+  private admission: Admission | undefined
+  private submitters: SubmitterCounts | undefined
+  private fedEstimate: CensusEstimate | undefined
   private delegateTimer: NodeJS.Timeout | undefined
   private readonly delegates: DelegateRoster
 
@@ -298,6 +303,13 @@ export class Peer {
   }
 
   status(): PeerStatus {
+    return {
+      ...this.baseStatus(),
+      saturation: this.saturationView(),
+    }
+  }
+
+  private baseStatus(): PeerStatus {
     return describeStatus({
       queue: this.queue,
       peerId: this.identity.peerId,
@@ -390,6 +402,7 @@ export class Peer {
       if (previous === 'leased' && FINAL_STATES.has(job.state)) pool.abort(job.id, `the job was ${job.state}`)
       this.parts.scheduler?.wake()
     })
+    const admit = this.admissionGate(group)
     const service = (this.service = new QueueService({
       group,
       queue,
@@ -401,6 +414,7 @@ export class Peer {
       censusAnswer: (peerId, answer) => this.census.answer(peerId, answer),
       wake: () => this.parts.scheduler?.wake(),
       deploys: this.deploys,
+      ...(admit ? { admit } : {}),
     }))
     const host = (this.shardHost = new ShardHost({
       node,
@@ -506,7 +520,7 @@ export class Peer {
     const { group, link, workerId, pool, queue } = this.parts
     const capacity = pool.slots
     const remote = link ? remoteWorkSource(link, workerId, () => capacity) : undefined
-    const local = group ? localWorkSource(group, workerId, DEFAULT_LEASE_MS, queue.limits.maxQueuedJobs) : undefined
+    const local = group ? localWorkSource(group, workerId, DEFAULT_LEASE_MS, queue.limits.maxQueuedJobs, () => this.fairWeights()) : undefined
     const rootSource: WorkSource = local && remote ? routedWorkSource(group!, local, remote) : (local ?? remote)!
     const source = this.shardedSource(rootSource, capacity)
     this.executor = new Executor({
@@ -521,6 +535,59 @@ export class Peer {
       poll: remote !== undefined,
     })
     this.executor.pump()
+  }
+
+  /**
+   * With saturation on: the root leader's admission of new jobs from the census' free slots,
+   * counting unfinished jobs across the root and the shards' last reported loads.
+   */
+  private admissionGate(group: ConsensusGroup): ((submitter: string, count: number) => AdmissionDecision) | undefined {
+    const settings = this.parts.queue.saturation
+    if (!settings) return undefined
+    const admission = (this.admission = new Admission(settings))
+    const submitters = (this.submitters = new SubmitterCounts(group.state))
+    if (this.parts.work) this.parts.work.fairness = () => this.fairWeights()
+    group.state.onStateChange((job, previous) => {
+      if (FINAL_STATES.has(job.state) && !FINAL_STATES.has(previous)) admission.finished(Date.now())
+    })
+    return (submitter, count) => {
+      this.feedCensus()
+      return admission.decide(submitter, count, this.unfinishedAcrossShards(group), submitters.map, Date.now())
+    }
+  }
+
+  /** While the queue is saturated, leases are shared among submitters by these weights. */
+  private fairWeights(): Readonly<Record<string, number>> | undefined {
+    const settings = this.parts.queue.saturation
+    return settings && this.admission?.view(Date.now()).saturated ? settings.weights : undefined
+  }
+
+  /** The census' latest free-slot estimate, to the admission, once per estimate. */
+  private feedCensus(): void {
+    const estimate = this.census.estimate()
+    if (!estimate || estimate === this.fedEstimate) return
+    this.admission?.census(estimate.freeSlots)
+    this.fedEstimate = estimate
+  }
+
+  private unfinishedAcrossShards(group: ConsensusGroup): number {
+    let unfinished = group.state.activeCount()
+    for (const load of this.shardKeeper?.loads.values() ?? []) unfinished += load.unfinished
+    return unfinished
+  }
+
+  private saturationView(): PeerStatus['saturation'] {
+    const { group, queue } = this.parts
+    if (!this.admission || !this.submitters || !group?.isLeader() || !queue.saturation) return null
+    this.feedCensus()
+    const view = this.admission.view(Date.now())
+    const counts = this.submitters.map
+    return {
+      ...view,
+      unfinished: this.unfinishedAcrossShards(group),
+      jobsPerFreeSlot: queue.saturation.jobsPerFreeSlot,
+      submitters: [...counts].map(([id, unfinished]) => ({ id, unfinished, share: Math.floor(this.admission!.shareOf(id, counts)) })),
+    }
   }
 
   /** A worker peer that listens, where the registry lets others than the root keep shards, offers to keep some. */

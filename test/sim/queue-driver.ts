@@ -51,7 +51,8 @@ export class QueueDriver {
     // A retried proposal: the same command again, as a client does after a timeout.
     if (roll < 0.08 && this.sent.length > 0) return r.pick(this.sent.slice(-20))
     if (roll < 0.4) return { type: 'enqueue', jobs: this.newJobs(), maxQueuedJobs: 10_000, atomic: true }
-    if (roll < 0.65) return { type: 'lease', worker: r.pick(WORKERS), count: r.int(1, 3), leaseMs: LEASE_MS, exclude: [], limits: SIM_LIMITS.concurrency, rates: SIM_LIMITS.rates }
+    // Sometimes as under saturation: leases shared among submitters.
+    if (roll < 0.65) return { type: 'lease', worker: r.pick(WORKERS), count: r.int(1, 3), leaseMs: LEASE_MS, exclude: [], limits: SIM_LIMITS.concurrency, rates: SIM_LIMITS.rates, ...(r.chance(0.3) ? { fair: { a: 2 } } : {}) }
     if (roll < 0.85 && state) {
       const held = state.list({ state: 'leased', limit: 50 })
       if (held.length === 0) return { type: 'advance' }
@@ -74,7 +75,7 @@ export class QueueDriver {
     const r = this.cluster.random
     const id = () => `j${this.next++}`
     const kind = r.int(0, 3)
-    if (kind === 0) return [job(id(), 'plain')]
+    if (kind === 0) return [job(id(), 'plain', { submitter: r.pick(['a', 'b', 'c']) })]
     if (kind === 1) return [job(id(), 'g')]
     if (kind === 2) return [job(id(), 'r', { rateKey: `k${r.int(0, 1)}` })]
     const parent = id()

@@ -1,5 +1,5 @@
 // Options shared by the commands that talk to a running peer as a client.
-import { QueueClient } from '../client/index.js'
+import { QueueClient, type ConnectOptions } from '../client/index.js'
 import { str, type OptionSpec } from './command.js'
 
 export const clientOptionSpec: OptionSpec = {
@@ -20,8 +20,8 @@ export const clientOptionHelp = `  --registry <src>     registry file, https:// 
   --no-mdns            do not look for peers on the local network with mDNS
   --json               print JSON for scripts`
 
-export async function withClient<T>(values: Record<string, string | boolean | string[] | undefined>, use: (client: QueueClient) => Promise<T>): Promise<T> {
-  const client = await QueueClient.connect({ registry: str(values.registry) ?? 'registry.yaml', queue: str(values.queue), key: str(values.key),
+export async function withClient<T>(values: Record<string, string | boolean | string[] | undefined>, use: (client: QueueClient) => Promise<T>, extra: Partial<ConnectOptions> = {}): Promise<T> {
+  const client = await QueueClient.connect({ ...extra, registry: str(values.registry) ?? 'registry.yaml', queue: str(values.queue), key: str(values.key),
     ipfsGateway: str(values['ipfs-gateway']),
     bootstrap: Array.isArray(values.bootstrap) ? values.bootstrap : undefined,
     mdns: values['no-mdns'] === true ? false : undefined,

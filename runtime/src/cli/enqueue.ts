@@ -20,6 +20,10 @@ Options:
   --idempotency-key <k>   a second enqueue with the same key returns the first job
   --max-attempts <n>      attempts before the job is dead (default: the handler's)
   --version <n>           run on this deployed version, not the current one (queue-runtime versions)
+  --on-saturated <mode>   when the queue is saturated: wait (default: try again after the
+                          leader's hint, saying so on stderr) or throw (fail at once; with
+                          --json, print the code and retryAfterMs)
+  --max-wait-ms <n>       how long to wait for room (default: the registry's saturation.maxWaitMs)
 ${clientOptionHelp}`,
   options: {
     ...clientOptionSpec,
@@ -29,6 +33,8 @@ ${clientOptionHelp}`,
     'idempotency-key': { type: 'string' },
     'max-attempts': { type: 'string' },
     version: { type: 'string' },
+    'on-saturated': { type: 'string' },
+    'max-wait-ms': { type: 'string' },
   },
   async run(values, positionals) {
     const [name, json] = positionals
@@ -46,8 +52,21 @@ ${clientOptionHelp}`,
       maxAttempts: int(values['max-attempts'], 'max-attempts'),
       version: int(values.version, 'version'),
     }
+    const onSaturated = str(values['on-saturated']) ?? 'wait'
+    if (onSaturated !== 'wait' && onSaturated !== 'throw') throw new PeerqueueError('E_USAGE', `--on-saturated takes wait or throw, got "${onSaturated}"`)
+    const maxWaitMs = int(values['max-wait-ms'], 'max-wait-ms')
+    const saturation = {
+      onSaturated,
+      ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
+      onSaturatedWait: ({ delayMs, waitedMs }: { delayMs: number; waitedMs: number }) =>
+        process.stderr.write(`queue-runtime: the queue is saturated (the network cannot host more jobs now); trying again in ${(delayMs / 1000).toFixed(1)} s (waited ${(waitedMs / 1000).toFixed(1)} s so far)\n`),
+    } as const
     return withClient(values, async (client) => {
       const [outcome] = await client.enqueue([{ name, payload: superjson.stringify(payload), options: dropUndefined(options) }])
+      if (outcome && !outcome.ok && outcome.code === 'E_QUEUE_SATURATED' && values.json) {
+        printJson({ ok: false, code: outcome.code, message: outcome.message, retryAfterMs: outcome.retryAfterMs })
+        return 1
+      }
       const { id, created } = assertEnqueued(outcome)
       if (!values.wait) {
         if (values.json) printJson({ id, created })
@@ -58,7 +77,7 @@ ${clientOptionHelp}`,
       while (!FINAL_STATES.has(view.state)) view = await client.wait(id)
       printOutcome(view, values.json === true)
       return view.state === 'completed' ? 0 : 1
-    })
+    }, saturation)
   },
 }
 

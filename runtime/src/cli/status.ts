@@ -33,6 +33,7 @@ function formatStatus(s: PeerStatus): string {
     ...s.members.map((m) => `member      ${m.id}${m.id === s.leader ? ' leader' : ''}${m.self ? ' (answering)' : ''}: ${health(m)}, lag ${m.lag ?? '?'}${m.connection === 'relay' ? ', through a relay' : ''}`),
     `jobs        ${jobs}${s.shards && s.shards.length > 0 ? ` (across the root and ${s.shards.length} shard(s))` : ''}`,
     ...shardLines(s),
+    ...saturationLines(s),
     ...(s.paused && (s.paused.all || s.paused.names.length > 0) ? [`paused      ${s.paused.all ? 'the whole queue' : ''}${s.paused.all && s.paused.names.length > 0 ? '; and ' : ''}${s.paused.names.join(', ')} (queue-runtime resume [name])`] : []),
     ...s.workers.map((w) => `worker      ${w.id} running ${w.running}/${w.capacity}${w.versions ? `, deployed versions held: ${w.versions.join(', ') || 'none yet'}` : ''}`),
     `handlers    ${s.handlers.join(', ') || '(none)'}`,
@@ -40,6 +41,15 @@ function formatStatus(s: PeerStatus): string {
     ...censusLines(s.census),
   ]
   return lines.join('\n') + '\n'
+}
+
+function saturationLines(s: PeerStatus): string[] {
+  const sat = s.saturation
+  if (!sat) return []
+  const capacity = sat.capacity ? `free slots ${Math.round(sat.capacity.estimate)} (95%: ${Math.floor(sat.capacity.low)}-${Number.isFinite(sat.capacity.high) ? Math.ceil(sat.capacity.high) : '∞'})` : 'no census yet'
+  const lines = [`saturation  ${sat.saturated ? 'SATURATED' : 'taking jobs'}: ${sat.unfinished} unfinished of a bound of ${sat.bound} (${sat.jobsPerFreeSlot} per free slot; ${capacity}); ${sat.completionRate} jobs/s finishing`]
+  for (const sub of sat.submitters) lines.push(`            submitter ${sub.id}: ${sub.unfinished} unfinished, share ${sub.share}`)
+  return lines
 }
 
 function shardLines(s: PeerStatus): string[] {

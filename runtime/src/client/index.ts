@@ -62,6 +62,24 @@ export interface ConnectOptions {
   readonly bootstrap?: readonly string[]
   /** Look for trusted peers on the local network with mDNS when they must be found (default: unless everything is loopback). */
   readonly mdns?: boolean
+  /**
+   * When the queue is saturated (the network cannot host more jobs now): `wait` (the default)
+   * tries again after the hint the leader gives, with jitter, for up to `maxWaitMs`; `throw`
+   * returns the refusal (E_QUEUE_SATURATED with `retryAfterMs`) at once.
+   */
+  readonly onSaturated?: 'wait' | 'throw'
+  /** How long `wait` keeps trying (default: the registry's saturation.maxWaitMs, else 60 s). */
+  readonly maxWaitMs?: number
+  /** Called each time an enqueue waits for room, so a program can say why it is slow. */
+  readonly onSaturatedWait?: (wait: SaturatedWait) => void
+}
+
+export interface SaturatedWait {
+  /** How long this wait lasts. */
+  readonly delayMs: number
+  /** Waited so far for this enqueue. */
+  readonly waitedMs: number
+  readonly message: string
 }
 
 export interface JobSpec {
@@ -89,6 +107,7 @@ export class QueueClient {
     private readonly rendezvous: Rendezvous,
     private readonly retryMs: number,
     private readonly shards: ShardDirectory,
+    private readonly saturation: Pick<ConnectOptions, 'onSaturated' | 'maxWaitMs' | 'onSaturatedWait'>,
   ) {}
 
   static async connect(options: ConnectOptions): Promise<QueueClient> {
@@ -107,7 +126,7 @@ export class QueueClient {
       await link.call('status', {}, options.connectTimeoutMs ?? 10_000)
       const shards = new ShardDirectory({ node, queue, askRoot: (method, params) => link.call(method, params) })
       await shards.refresh()
-      return new QueueClient(queue, node.peerId.toString(), node, link, rendezvous, options.retryMs ?? DEFAULT_RETRY_MS, shards)
+      return new QueueClient(queue, node.peerId.toString(), node, link, rendezvous, options.retryMs ?? DEFAULT_RETRY_MS, shards, options)
     } catch (err) {
       rendezvous.stop()
       await link.close()
@@ -117,7 +136,11 @@ export class QueueClient {
   }
 
   /** Resolves once every job is stored by a majority of the trusted peers; retried across leader changes. */
-  async enqueue(jobs: readonly JobSpec[], options: { atomic?: boolean } = {}): Promise<EnqueueOutcome[]> {
+  enqueue(jobs: readonly JobSpec[], options: { atomic?: boolean } = {}): Promise<EnqueueOutcome[]> {
+    return this.whenAdmitted(() => this.enqueueOnce(jobs, options), (outcomes) => outcomes)
+  }
+
+  private async enqueueOnce(jobs: readonly JobSpec[], options: { atomic?: boolean }): Promise<EnqueueOutcome[]> {
     if (options.atomic || jobs.some(staysInRoot)) {
       const withIds = jobs.map((job) => ({ ...job, id: job.id ?? randomUUID() }))
       return this.link.call('enqueue', { jobs: withIds, ...(options.atomic ? { atomic: true } : {}) }, this.retryMs) as Promise<EnqueueOutcome[]>
@@ -129,7 +152,31 @@ export class QueueClient {
    * Enqueues one job and waits up to `timeoutMs` for it to finish, in one request. `job` is the
    * job as it then is (not yet final if the wait ran out), or null if it was not enqueued.
    */
-  async run(spec: JobSpec, timeoutMs = 30_000): Promise<{ outcome: EnqueueOutcome; job: JobView | null }> {
+  run(spec: JobSpec, timeoutMs = 30_000): Promise<{ outcome: EnqueueOutcome; job: JobView | null }> {
+    return this.whenAdmitted(() => this.runOnce(spec, timeoutMs), (ran) => [ran.outcome])
+  }
+
+  /**
+   * Makes a request again while the queue answers that it is saturated, after the leader's hint
+   * with jitter (half to one and a half times it), for up to maxWaitMs; a refused request stored
+   * nothing, so sending it again is safe.
+   */
+  private async whenAdmitted<T>(send: () => Promise<T>, outcomesOf: (answer: T) => readonly EnqueueOutcome[]): Promise<T> {
+    const started = Date.now()
+    const maxWaitMs = this.saturation.maxWaitMs ?? this.queue.saturation?.maxWaitMs ?? 60_000
+    for (;;) {
+      const answer = await send()
+      const refused = outcomesOf(answer).find((o): o is Extract<EnqueueOutcome, { code: 'E_QUEUE_SATURATED' }> => !o.ok && o.code === 'E_QUEUE_SATURATED')
+      if (!refused || this.saturation.onSaturated === 'throw') return answer
+      const waitedMs = Date.now() - started
+      const delayMs = Math.min(Math.round(refused.retryAfterMs * (0.5 + Math.random())), maxWaitMs - waitedMs)
+      if (delayMs <= 0) return answer
+      this.saturation.onSaturatedWait?.({ delayMs, waitedMs, message: refused.message })
+      await new Promise((r) => setTimeout(r, delayMs))
+    }
+  }
+
+  private async runOnce(spec: JobSpec, timeoutMs: number): Promise<{ outcome: EnqueueOutcome; job: JobView | null }> {
     type Ran = { outcome: EnqueueOutcome; job: JobView | null }
     if (staysInRoot(spec)) return this.link.call('run', { job: { ...spec, id: spec.id ?? randomUUID() }, timeoutMs }, this.retryMs) as Promise<Ran>
     return this.toOpenShard((shard) => ['run', { job: { ...spec, id: newJobId(shard) }, timeoutMs, spread: true }], (answer) => answer as Ran, (answer) => [(answer as Ran).outcome])

@@ -19,6 +19,8 @@ export type Command =
       readonly limits?: Readonly<Record<string, number>>
       /** At most `max` leases started per `perMs` by job name (per rate key within it): handlers' rateLimit. */
       readonly rates?: Readonly<Record<string, { readonly max: number; readonly perMs: number }>>
+      /** Under saturation: leases shared among submitters by these weights (default 1), not best job first. */
+      readonly fair?: Readonly<Record<string, number>>
     }
   | { readonly type: 'renew'; readonly worker: string; readonly jobs: readonly LeaseRef[]; readonly leaseMs: number }
   /** `enqueue`: follow-up jobs the handler started (ctx.enqueue), stored only if this result is accepted. */
@@ -79,6 +81,8 @@ export interface GrantedLease {
 export type EnqueueOutcome =
   | { readonly ok: true; readonly id: string; readonly created: boolean }
   | { readonly ok: false; readonly code: 'E_QUEUE_FULL' | 'E_SHARD_SEALED'; readonly message: string }
+  /** Refused before it reached the log: the network cannot host more now; try again after `retryAfterMs`. */
+  | { readonly ok: false; readonly code: 'E_QUEUE_SATURATED'; readonly message: string; readonly retryAfterMs: number }
 
 export type ApplyResult =
   | { readonly type: 'enqueue'; readonly outcomes: readonly EnqueueOutcome[] }

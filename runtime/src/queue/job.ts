@@ -52,6 +52,8 @@ export interface NewJob {
   readonly removeOnFail?: Retention
   /** The deployed version to run on, if the submitter named one (else the current version). */
   readonly version?: number
+  /** The peer that submitted it (absent for follow-ups and scheduled jobs): saturation shares admissions by it. */
+  readonly submitter?: string
 }
 
 /** `fail-parent`: the parent is dead too. `ignore`: it counts as done. `wait`: the parent waits (re-drive the child). */

@@ -5,6 +5,7 @@ import { assert } from '../errors.js'
 import { backoffDelay } from './backoff.js'
 import type { ApplyResult, Command, EnqueueOutcome, Entry, GrantedLease, LeaseRef } from './commands.js'
 import { Heap } from './heap.js'
+import { ReadyQueues, type ReadyEntry } from './ready-queues.js'
 import { Pauses, type PauseState } from './pauses.js'
 import { retentionRule, type RetentionRule } from './retention.js'
 import { JOB_STATES, type ChildOutcome } from './job.js'
@@ -23,7 +24,7 @@ export interface DeployListener {
 export const DEFAULT_FINISHED_RETENTION = 100_000
 
 type Timed = { readonly at: number; readonly jobId: string; readonly version: number }
-type Ready = { readonly priority: number; readonly seq: number; readonly jobId: string; readonly version: number }
+type Ready = ReadyEntry
 
 export interface QueueSnapshot {
   readonly appliedIndex: number
@@ -48,7 +49,6 @@ export interface ScheduleState extends ScheduleRecord {
   readonly maxQueuedJobs: number
 }
 
-const newReadyHeap = () => new Heap<Ready>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq))
 // Ties broken by job id: every replica must make equal-time changes in the same order (a
 // replica restored from a snapshot builds its heaps in another order), or event positions differ.
 const newTimedHeap = () => new Heap<Timed>((a, b) => a.at < b.at || (a.at === b.at && a.jobId < b.jobId))
@@ -60,7 +60,9 @@ export class QueueStateMachine {
   private byIdempotencyKey = new Map<string, string>()
   /** Bumped on each state change so stale heap entries are recognised and skipped. */
   private versions = new Map<string, number>()
-  private ready = newReadyHeap()
+  private ready = new ReadyQueues()
+  /** Leased jobs per submitter, for fair leases under saturation. */
+  private leasedBySubmitter = new Map<string, number>()
   private waiting = newTimedHeap()
   private leases = newTimedHeap()
   private finished: string[] = []
@@ -152,6 +154,15 @@ export class QueueStateMachine {
     return c['waiting-children'] + c.delayed + c.queued + c.leased + c['retry-wait']
   }
 
+  /** Unfinished jobs by the peer that submitted them (a scan: for rebuilding a count after a restore). */
+  unfinishedBySubmitter(): Map<string, number> {
+    const counts = new Map<string, number>()
+    for (const job of this.jobs.values()) {
+      if (job.submitter !== undefined && !FINAL_STATES.has(job.state)) counts.set(job.submitter, (counts.get(job.submitter) ?? 0) + 1)
+    }
+    return counts
+  }
+
   /** Earliest time at which `advance` would change something, or undefined. */
   nextDueTime(): number | undefined {
     const times = [this.liveTop(this.waiting, ['delayed', 'retry-wait'])?.at, this.liveTop(this.leases, ['leased'])?.at, this.liveTop(this.expiries, ['completed', 'dead'])?.at]
@@ -161,7 +172,7 @@ export class QueueStateMachine {
   }
 
   hasReady(): boolean {
-    return this.liveTop(this.ready, ['queued']) !== undefined
+    return this.ready.top(this.liveReady) !== undefined
   }
 
   leasesOf(worker: string): JobRecord[] {
@@ -196,7 +207,8 @@ export class QueueStateMachine {
     this.jobs = new Map()
     this.byIdempotencyKey = new Map()
     this.versions = new Map()
-    this.ready = newReadyHeap()
+    this.ready = new ReadyQueues()
+    this.leasedBySubmitter = new Map()
     this.waiting = newTimedHeap()
     this.leases = newTimedHeap()
     this.finished = []
@@ -218,7 +230,10 @@ export class QueueStateMachine {
       this.jobs.set(job.id, { ...job })
       if (job.idempotencyKey !== undefined) this.byIdempotencyKey.set(job.idempotencyKey, job.id)
       this.counts.set(job.state, (this.counts.get(job.state) ?? 0) + 1)
-      if (job.state === 'leased') this.leasedByName.set(job.name, (this.leasedByName.get(job.name) ?? 0) + 1)
+      if (job.state === 'leased') {
+        this.leasedByName.set(job.name, (this.leasedByName.get(job.name) ?? 0) + 1)
+        this.leasedBySubmitter.set(job.submitter ?? '', (this.leasedBySubmitter.get(job.submitter ?? '') ?? 0) + 1)
+      }
       this.index(this.jobs.get(job.id)!)
     }
     for (const job of finished) {
@@ -346,6 +361,7 @@ export class QueueStateMachine {
       payload: spec.payload,
       priority: spec.priority,
       idempotencyKey: spec.idempotencyKey,
+      ...(spec.submitter === undefined ? {} : { submitter: spec.submitter }),
       ...(spec.rateKey === undefined ? {} : { rateKey: spec.rateKey }),
       ...(spec.parentId === undefined ? {} : { parentId: spec.parentId }),
       ...(spec.onChildFailure === undefined ? {} : { onChildFailure: spec.onChildFailure }),
@@ -387,9 +403,9 @@ export class QueueStateMachine {
     // replica restored from a snapshot sets aside more at once than one that was not, and
     // both must grant the same leases.
     while (granted.length < command.count && granted.length + passedOver.length < scanLimit) {
-      const top = this.liveTop(this.ready, ['queued'])
+      const top = this.ready.top(this.liveReady, command.fair ? this.fairTurn(command.fair) : undefined)
       if (!top) break
-      this.ready.pop()
+      this.ready.pop(top)
       const job = this.jobs.get(top.jobId)!
       if (this.pauses.isPaused(job.name)) {
         this.pauses.park(job.name, top)
@@ -584,6 +600,9 @@ export class QueueStateMachine {
     if (previous === 'leased' && job.lease) this.unindexLease(job.lease.worker, job.id)
     if (previous === 'leased') this.leasedByName.set(job.name, (this.leasedByName.get(job.name) ?? 1) - 1)
     if (state === 'leased') this.leasedByName.set(job.name, (this.leasedByName.get(job.name) ?? 0) + 1)
+    const submitter = job.submitter ?? ''
+    if (previous === 'leased') this.leasedBySubmitter.set(submitter, (this.leasedBySubmitter.get(submitter) ?? 1) - 1)
+    if (state === 'leased') this.leasedBySubmitter.set(submitter, (this.leasedBySubmitter.get(submitter) ?? 0) + 1)
     this.counts.set(previous, (this.counts.get(previous) ?? 0) - 1)
     this.counts.set(state, (this.counts.get(state) ?? 0) + 1)
     job.state = state
@@ -661,7 +680,7 @@ export class QueueStateMachine {
       this.byWorker.set(job.lease.worker, held)
     }
     const version = this.version(job.id)
-    if (job.state === 'queued') this.ready.push({ priority: job.priority, seq: job.seq, jobId: job.id, version })
+    if (job.state === 'queued') this.ready.push({ priority: job.priority, seq: job.seq, jobId: job.id, version, submitter: job.submitter ?? '' })
     else if (job.state === 'delayed' || job.state === 'retry-wait') this.waiting.push({ at: job.runAt, jobId: job.id, version })
     else if (job.state === 'leased' && job.lease) this.leases.push({ at: job.lease.expiresAt, jobId: job.id, version })
   }
@@ -687,6 +706,28 @@ export class QueueStateMachine {
   }
 
   /** Top of a heap after discarding entries that no longer describe their job. */
+  private readonly liveReady = (entry: Ready): boolean => {
+    const job = this.jobs.get(entry.jobId)
+    return job !== undefined && job.state === 'queued' && this.version(job.id) === entry.version
+  }
+
+  /**
+   * Under saturation, the submitter whose next lease keeps leases fairest: the fewest leased jobs
+   * for its weight (ties to the lower id), among those with a job ready.
+   */
+  private fairTurn(weights: Readonly<Record<string, number>>): string | undefined {
+    let best: string | undefined
+    let bestLoad = Infinity
+    for (const submitter of this.ready.submitters(this.liveReady)) {
+      const load = ((this.leasedBySubmitter.get(submitter) ?? 0) + 1) / (weights[submitter] ?? 1)
+      if (load < bestLoad) {
+        best = submitter
+        bestLoad = load
+      }
+    }
+    return best
+  }
+
   private liveTop<T extends { jobId: string; version: number } & ({ at: number } | { seq: number })>(
     heap: Heap<T>,
     states: JobState[],

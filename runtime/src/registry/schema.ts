@@ -74,6 +74,16 @@ const queueSchema = z
         replaceAfterMs: z.int().min(1_000).max(30 * 86_400_000).default(60_000),
       })
       .prefault({}),
+    /** Admission from capacity (README, "Saturation"); absent: off, the queue takes jobs up to maxQueuedJobs. */
+    saturation: z
+      .strictObject({
+        jobsPerFreeSlot: z.number().positive().max(1_000_000).default(10),
+        minCapacity: z.int().min(1).default(100),
+        maxWaitMs: z.int().min(0).max(86_400_000).default(60_000),
+        /** A submitter's share under saturation, relative to the others' (default 1 each). */
+        weights: z.record(peerId, z.number().positive().max(1_000)).default({}),
+      })
+      .optional(),
     census: z
       .strictObject({
         /** Answers wanted a poll; p is chosen to draw about this many. */

@@ -20,6 +20,7 @@ import { enqueueRequest, eventsRequest, idsRequest, pauseRequest, scheduleReques
 import { WorkService, assertMayWork } from './work-service.js'
 import { DeployService } from '../deploy/deploy-service.js'
 import { handlerFromManifest } from '../deploy/manifest-handlers.js'
+import type { AdmissionDecision } from '../saturation/admission.js'
 
 export interface ServiceOptions {
   readonly group: ConsensusGroup
@@ -37,6 +38,8 @@ export interface ServiceOptions {
   readonly deploys?: DeployService
   /** The shard this service keeps (absent: the root group, shard 0); its job ids start with `<shard>.`. */
   readonly shard?: number
+  /** Admission from capacity, when the registry turns saturation on (README, "Saturation"). */
+  readonly admit?: (submitter: string, count: number) => AdmissionDecision
 }
 
 type Waiter = (view: JobView) => void
@@ -71,7 +74,7 @@ export class QueueService {
     this.authorize(caller)
     switch (method) {
       case 'enqueue':
-        return this.enqueue(parse(enqueueRequest, params, method))
+        return this.enqueue(parse(enqueueRequest, params, method), caller.peerId)
       case 'get':
         return parse(idsRequest, params, method).ids.map((id) => this.view(id))
       case 'wait':
@@ -80,7 +83,7 @@ export class QueueService {
         // Enqueue and wait in one request: the waiter is in place the moment the job commits,
         // which saves the client a round trip for the acknowledgement and another for the wait.
         const request = parse(runRequest, params, method)
-        const [outcome] = await this.enqueue({ jobs: [request.job], ...(request.spread ? { spread: true } : {}) })
+        const [outcome] = await this.enqueue({ jobs: [request.job], ...(request.spread ? { spread: true } : {}) }, caller.peerId)
         if (!outcome || !('id' in outcome)) return { outcome, job: null }
         return { outcome, job: await this.wait({ id: outcome.id, timeoutMs: request.timeoutMs }) }
       }
@@ -123,16 +126,19 @@ export class QueueService {
     throw new PeerqueueError('E_NOT_ALLOWED', `peer ${caller.peerId} may not submit to queue "${this.options.queue.name}" (see submitters in the registry)`)
   }
 
-  private async enqueue(request: EnqueueRequest): Promise<EnqueueOutcome[]> {
+  private async enqueue(request: EnqueueRequest, submitter: string): Promise<EnqueueOutcome[]> {
     checkFlow(request)
     for (const job of request.jobs) if (job.id !== undefined) assertShardOf(job.id, this.options.shard ?? 0)
     if (request.spread && this.turnsAway()) {
       const message = `${this.options.shard ? `shard ${this.options.shard}` : 'the root shard'} is full: send these jobs to an open shard (see the shard map)`
       return request.jobs.map(() => ({ ok: false, code: 'E_SHARD_SEALED', message }))
     }
+    const verdict = this.options.admit?.(submitter, request.jobs.length)
+    if (verdict && !verdict.ok) return request.jobs.map(() => ({ ok: false, code: 'E_QUEUE_SATURATED', message: verdict.message, retryAfterMs: verdict.retryAfterMs }))
     const rateKeys = await this.validatePayloads(request)
     const jobs = request.jobs.map((job, i) => ({
       ...this.newJob(job, i, request.jobs.length),
+      submitter,
       ...(rateKeys.has(i) ? { rateKey: rateKeys.get(i)! } : {}),
       ...(job.parentId === undefined ? {} : { parentId: job.parentId }),
       ...(job.childIds === undefined ? {} : { childIds: job.childIds }),

@@ -91,6 +91,8 @@ export interface WorkerSeen {
 export class WorkService {
   private readonly waiting = new Set<LeaseWaiter>()
   private readonly workers = new Map<string, WorkerSeen>()
+  /** Under saturation, the submitters' weights: leases are then shared among submitters (see the state machine). */
+  fairness: () => Readonly<Record<string, number>> | undefined = () => undefined
 
   constructor(
     private readonly group: ConsensusGroup,
@@ -173,7 +175,7 @@ export class WorkService {
     this.waiting.clear()
     for (const w of claimed) clearTimeout(w.timer)
     return {
-      commands: claimed.map((w) => ({ type: 'lease', worker: w.worker, count: w.count, leaseMs: this.leaseMs, exclude: w.exclude, ...limitsOf(w.limits) })),
+      commands: claimed.map((w) => ({ type: 'lease', worker: w.worker, count: w.count, leaseMs: this.leaseMs, exclude: w.exclude, ...limitsOf(w.limits), ...this.fair() })),
       deliver: (results) => claimed.forEach((w, i) => w.settle(results[i]?.type === 'lease' ? [...results[i].leases] : undefined)),
       release: () => claimed.forEach((w) => w.settle(undefined)),
     }
@@ -237,11 +239,16 @@ export class WorkService {
       if (pendingReports.length > 0) await this.group.propose(pendingReports)
       return []
     }
-    const results = await this.group.propose([...pendingReports, { type: 'lease', worker, count, leaseMs: this.leaseMs, exclude, ...limitsOf(limits) }])
+    const results = await this.group.propose([...pendingReports, { type: 'lease', worker, count, leaseMs: this.leaseMs, exclude, ...limitsOf(limits), ...this.fair() }])
     const result = results.at(-1)
     const leases = result?.type === 'lease' ? [...result.leases] : []
     this.workers.set(worker, { id: worker, capacity, running: this.group.state.leasesOf(worker).length, lastSeen: Date.now() })
     return leases
+  }
+
+  private fair(): { fair?: Readonly<Record<string, number>> } {
+    const weights = this.fairness()
+    return weights ? { fair: weights } : {}
   }
 
   private authorize(caller: Caller): void {

@@ -36,7 +36,7 @@ export type Outcome = { readonly job: LeaseRef; readonly result: string; readonl
 
 export const DEFAULT_LEASE_MS = 6_000
 
-export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs = DEFAULT_LEASE_MS, maxQueuedJobs?: number): WorkSource {
+export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs = DEFAULT_LEASE_MS, maxQueuedJobs?: number, fairness: () => Readonly<Record<string, number>> | undefined = () => undefined): WorkSource {
   const accepted = (result: ApplyResult | undefined) => result?.type === 'fenced' && result.accepted
   return {
     hasReady: () => group.state.hasReady(),
@@ -47,7 +47,8 @@ export function localWorkSource(group: ConsensusGroup, worker: string, leaseMs =
         if (reports.length > 0) await group.propose(reports)
         return []
       }
-      const results = await group.propose([...reports, { type: 'lease', worker, count, leaseMs, exclude, ...limitsOf(limits) }])
+      const weights = fairness()
+      const results = await group.propose([...reports, { type: 'lease', worker, count, leaseMs, exclude, ...limitsOf(limits), ...(weights ? { fair: weights } : {}) }])
       const result = results.at(-1)
       return result?.type === 'lease' ? [...result.leases] : []
     },
