@@ -52,7 +52,7 @@ import { shardedWorkSource } from './shards/sharded-work-source.js'
 import { DelegateRoster, mayDelegate } from './shards/delegates.js'
 import type { Caller } from './net/rpc.js'
 import { Admission, type AdmissionDecision } from './saturation/admission.js'
-import { SubmitterCounts } from './saturation/submitter-counts.js'
+import { SubmitterCounts, Tally } from './saturation/submitter-counts.js'
 
 export type { PeerStatus } from './peer-status.js'
 
@@ -140,6 +140,7 @@ export class Peer {
   private admission: Admission | undefined
   private submitters: SubmitterCounts | undefined
   private fedEstimate: CensusEstimate | undefined
+  private readonly onTheirWay = new Tally()
   private delegateTimer: NodeJS.Timeout | undefined
   private readonly delegates: DelegateRoster
 
@@ -414,7 +415,7 @@ export class Peer {
       censusAnswer: (peerId, answer) => this.census.answer(peerId, answer),
       wake: () => this.parts.scheduler?.wake(),
       deploys: this.deploys,
-      ...(admit ? { admit } : {}),
+      ...(admit ? { admit, admitted: (submitter: string, count: number) => this.onTheirWay.add(submitter, -count) } : {}),
     }))
     const host = (this.shardHost = new ShardHost({
       node,
@@ -552,7 +553,12 @@ export class Peer {
     })
     return (submitter, count) => {
       this.feedCensus()
-      return admission.decide(submitter, count, this.unfinishedAcrossShards(group), submitters.map, Date.now())
+      // Admitted jobs not yet in the log count too: many requests at once must not all pass.
+      const bySubmitter = new Map(submitters.map)
+      for (const [id, n] of this.onTheirWay.map) bySubmitter.set(id, (bySubmitter.get(id) ?? 0) + n)
+      const decision = admission.decide(submitter, count, this.unfinishedAcrossShards(group) + this.onTheirWay.total, bySubmitter, Date.now())
+      if (decision.ok) this.onTheirWay.add(submitter, count)
+      return decision
     }
   }
 

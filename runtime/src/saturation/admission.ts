@@ -24,7 +24,7 @@ const HYSTERESIS = 1.2
 const LEAVE_AT = 0.9
 /** Finished jobs are counted over this long to estimate how fast room is made. */
 const RATE_WINDOW_MS = 10_000
-const MIN_RETRY_MS = 250
+const MIN_RETRY_MS = 100
 const MAX_RETRY_MS = 30_000
 /** With no finished job to go by (no worker yet), ask again after this long. */
 const NO_RATE_RETRY_MS = 2_000

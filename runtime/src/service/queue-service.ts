@@ -40,6 +40,8 @@ export interface ServiceOptions {
   readonly shard?: number
   /** Admission from capacity, when the registry turns saturation on (README, "Saturation"). */
   readonly admit?: (submitter: string, count: number) => AdmissionDecision
+  /** An admitted enqueue is in the log, or failed: it no longer counts as on its way. */
+  readonly admitted?: (submitter: string, count: number) => void
 }
 
 type Waiter = (view: JobView) => void
@@ -135,6 +137,14 @@ export class QueueService {
     }
     const verdict = this.options.admit?.(submitter, request.jobs.length)
     if (verdict && !verdict.ok) return request.jobs.map(() => ({ ok: false, code: 'E_QUEUE_SATURATED', message: verdict.message, retryAfterMs: verdict.retryAfterMs }))
+    try {
+      return await this.store(request, submitter)
+    } finally {
+      if (verdict) this.options.admitted?.(submitter, request.jobs.length)
+    }
+  }
+
+  private async store(request: EnqueueRequest, submitter: string): Promise<EnqueueOutcome[]> {
     const rateKeys = await this.validatePayloads(request)
     const jobs = request.jobs.map((job, i) => ({
       ...this.newJob(job, i, request.jobs.length),
