@@ -53,6 +53,7 @@ import { DelegateRoster, mayDelegate } from './shards/delegates.js'
 import type { Caller } from './net/rpc.js'
 import { Admission, type AdmissionDecision } from './saturation/admission.js'
 import { SubmitterCounts, Tally } from './saturation/submitter-counts.js'
+import type { ShardAdmissionState } from './saturation/shard-admission.js'
 
 export type { PeerStatus } from './peer-status.js'
 
@@ -435,7 +436,7 @@ export class Peer {
     group.state.onRestore(() => void host.sync())
     await host.sync()
     await host.dropStale(group.state.shards.all().map((s) => s.id))
-    this.shardKeeper = new ShardKeeper({ node, identity: this.identity, queue, root: group, log, host, candidates: (now) => this.delegates.candidates(now), gone: (now) => this.delegates.gone(now, queue.shards.replaceAfterMs), addressesOf: (id) => this.shardMemberAddrs(id) })
+    this.shardKeeper = new ShardKeeper({ node, identity: this.identity, queue, root: group, log, host, candidates: (now) => this.delegates.candidates(now), gone: (now) => this.delegates.gone(now, queue.shards.replaceAfterMs), admission: () => this.shardAdmissions(), addressesOf: (id) => this.shardMemberAddrs(id) })
     const rootShards = (this.rootShards = new RootShards({
       queue,
       state: group.state,
@@ -554,9 +555,7 @@ export class Peer {
     return (submitter, count) => {
       this.feedCensus()
       // Admitted jobs not yet in the log count too: many requests at once must not all pass.
-      const bySubmitter = new Map(submitters.map)
-      for (const [id, n] of this.onTheirWay.map) bySubmitter.set(id, (bySubmitter.get(id) ?? 0) + n)
-      const decision = admission.decide(submitter, count, this.unfinishedAcrossShards(group) + this.onTheirWay.total, bySubmitter, Date.now())
+      const decision = admission.decide(submitter, count, this.unfinishedAcrossShards(group) + this.onTheirWay.total, this.unfinishedBySubmitter(submitters), Date.now())
       if (decision.ok) this.onTheirWay.add(submitter, count)
       return decision
     }
@@ -576,6 +575,35 @@ export class Peer {
     this.fedEstimate = estimate
   }
 
+  /** Unfinished jobs by submitter: the root's, the shards' as last reported, and admitted ones on their way. */
+  private unfinishedBySubmitter(root: SubmitterCounts): Map<string, number> {
+    const counts = new Map(root.map)
+    const add = (id: string, n: number) => counts.set(id, (counts.get(id) ?? 0) + n)
+    for (const [id, n] of this.onTheirWay.map) add(id, n)
+    for (const load of this.shardKeeper?.loads.values() ?? []) for (const [id, n] of Object.entries(load.bySubmitter ?? {})) add(id, n)
+    return counts
+  }
+
+  /**
+   * What each open shard's leader is told to admit: whether the queue is saturated and, if so,
+   * each submitter's remaining share split among the shards that take new jobs.
+   */
+  private shardAdmissions(): Map<number, ShardAdmissionState> | undefined {
+    const { group } = this.parts
+    if (!this.admission || !this.submitters || !group?.isLeader()) return undefined
+    this.feedCensus()
+    const now = Date.now()
+    const counts = this.unfinishedBySubmitter(this.submitters)
+    const unfinished = this.unfinishedAcrossShards(group) + this.onTheirWay.total
+    const saturated = this.admission.saturatedAt(unfinished)
+    const open = group.state.shards.live().filter((s) => s.state === 'open' && s.certificate !== undefined)
+    if (open.length === 0) return undefined
+    const ways = open.length + (group.state.shards.rootState === 'open' ? 1 : 0)
+    const allowance = Object.fromEntries([...counts].map(([id, n]) => [id, Math.max(0, this.admission!.shareOf(id, counts) - n) / ways]))
+    const state: ShardAdmissionState = { saturated, retryAfterMs: this.admission.retryHint(unfinished - 0.9 * this.admission.bound, now), allowance, newcomer: this.admission.shareOf('', counts) / ways }
+    return new Map(open.map((s) => [s.id, state]))
+  }
+
   private unfinishedAcrossShards(group: ConsensusGroup): number {
     let unfinished = group.state.activeCount()
     for (const load of this.shardKeeper?.loads.values() ?? []) unfinished += load.unfinished
@@ -587,7 +615,7 @@ export class Peer {
     if (!this.admission || !this.submitters || !group?.isLeader() || !queue.saturation) return null
     this.feedCensus()
     const view = this.admission.view(Date.now())
-    const counts = this.submitters.map
+    const counts = this.unfinishedBySubmitter(this.submitters)
     return {
       ...view,
       unfinished: this.unfinishedAcrossShards(group),

@@ -28,6 +28,8 @@ export interface PollTrace {
   readonly single: Interval
   readonly window: Interval
   readonly windowPolls: number
+  /** The window's estimate of free handler slots (what saturation admits by). */
+  readonly freeSlots: Interval
 }
 
 export interface CensusSimReport {
@@ -94,7 +96,7 @@ export function simulateCensus(options: CensusSimOptions, onPoll?: (trace: PollT
     messagesTotal += messages
     messagesMax = Math.max(messagesMax, messages)
     const single = estimatePopulation([{ p: poll.p, count: estimate.answers }])
-    const trace: PollTrace = { round, truth, p: poll.p, answers: estimate.answers, single, window: estimate.population, windowPolls: estimate.polls }
+    const trace: PollTrace = { round, truth, p: poll.p, answers: estimate.answers, single, window: estimate.population, windowPolls: estimate.polls, freeSlots: estimate.freeSlots }
     onPoll?.(trace)
     if (round > warmupPolls) {
       const idleInterval = estimatePopulation([{ p: poll.p, count: idle }])

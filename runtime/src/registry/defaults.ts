@@ -17,6 +17,11 @@ function describe(written: Record<string, unknown>, queue: QueueConfig): string[
   }
   const limits = asRecord(written.limits)
   for (const [key, value] of Object.entries(queue.limits)) if (!(key in limits)) lines.push(`limits.${key}: ${value}`)
+  if (!('saturation' in written)) lines.push('saturation: off (the queue takes jobs up to limits.maxQueuedJobs, whatever the network can run)')
+  else {
+    const saturation = asRecord(written.saturation)
+    for (const [key, value] of Object.entries(queue.saturation ?? {})) if (!(key in saturation)) lines.push(`saturation.${key}: ${JSON.stringify(value)}`)
+  }
   const shards = asRecord(written.shards)
   for (const [key, value] of Object.entries(queue.shards)) if (!(key in shards)) lines.push(`shards.${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
   const census = asRecord(written.census)

@@ -88,14 +88,25 @@ export class Admission {
     const share = this.shareOf(submitter, bySubmitter)
     const own = bySubmitter.get(submitter) ?? 0
     if (own + count <= share) return { ok: true }
-    const excess = Math.max(own + count - share, unfinished + count - LEAVE_AT * this.current, 1)
-    const rate = this.completionRate(now)
-    const retryAfterMs = rate > 0 ? Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, Math.round((1000 * excess) / rate))) : NO_RATE_RETRY_MS
+    const retryAfterMs = this.retryHint(Math.max(own + count - share, unfinished + count - LEAVE_AT * this.current, 1), now)
     return {
       ok: false,
       retryAfterMs,
       message: `the queue is saturated: ${unfinished} unfinished jobs against a bound of ${this.current} (${this.settings.jobsPerFreeSlot} per free handler slot the census finds); this submitter has ${own} of its share of ${Math.floor(share)}. Try again in about ${Math.ceil(retryAfterMs / 1000)} s`,
     }
+  }
+
+  /** How long until `excess` jobs have made room, at the rate jobs have been finishing. */
+  retryHint(excess: number, now: number): number {
+    const rate = this.completionRate(now)
+    return rate > 0 ? Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, Math.round((1000 * Math.max(1, excess)) / rate))) : NO_RATE_RETRY_MS
+  }
+
+  /** Whether the queue counts as saturated with `unfinished` jobs (and enters or leaves saturation accordingly). */
+  saturatedAt(unfinished: number): boolean {
+    if (this.saturated && unfinished < LEAVE_AT * this.current) this.saturated = false
+    else if (!this.saturated && unfinished > this.current) this.saturated = true
+    return this.saturated
   }
 
   /**

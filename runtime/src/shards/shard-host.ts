@@ -19,10 +19,18 @@ import type { Catalog } from '../worker/catalog.js'
 import type { HandlerPool } from '../worker/pool.js'
 import type { ShardMap } from './shard-map.js'
 import { nextConfStep } from './reconfigure.js'
+import { SubmitterCounts } from '../saturation/submitter-counts.js'
+import { ShardAdmission } from '../saturation/shard-admission.js'
 import { parseRequest } from '../service/requests.js'
 import { z } from 'zod'
 
 const reconfigureRequest = z.strictObject({ members: z.array(z.string().min(1).max(128)).min(1).max(15) })
+const admissionRequest = z.strictObject({
+  saturated: z.boolean(),
+  retryAfterMs: z.int().min(0).max(3_600_000),
+  allowance: z.record(z.string().max(128), z.number().min(0)),
+  newcomer: z.number().min(0),
+})
 import { shardStatus, type ShardStatus } from './shard-status.js'
 
 export interface HostedShard {
@@ -34,6 +42,8 @@ export interface HostedShard {
   readonly work: WorkService
   readonly service: QueueService
   readonly unwatch: () => void
+  readonly submitters: SubmitterCounts
+  readonly admission: ShardAdmission
 }
 
 export interface ShardHostOptions {
@@ -127,7 +137,12 @@ export class ShardHost {
       case 'shard.load': {
         if (!shard.group.isLeader()) throw shard.group.refusal()
         const { voters, learners } = shard.group.raft.core.membership
-        return { ...this.status(shard).jobs, sealed: shard.group.state.sealed, unfinished: shard.group.state.activeCount(), voters: [...voters, ...learners] }
+        return { ...this.status(shard).jobs, sealed: shard.group.state.sealed, unfinished: shard.group.state.activeCount(), voters: [...voters, ...learners], bySubmitter: Object.fromEntries(shard.submitters.map) }
+      }
+      case 'shard.admission': {
+        this.assertRoot(caller)
+        shard.admission.update(parseRequest(admissionRequest, params, method), Date.now())
+        return null
       }
       case 'shard.reconfigure': {
         this.assertRoot(caller)
@@ -220,6 +235,8 @@ export class ShardHost {
       })
       const scheduler = new Scheduler(group, this.options.onError)
       const work = new WorkService(group, queue)
+      const submitters = new SubmitterCounts(group.state)
+      const admission = new ShardAdmission()
       const service = new QueueService({
         group,
         queue,
@@ -234,6 +251,7 @@ export class ShardHost {
         },
         deploys: this.options.deploys,
         shard: record.id,
+        ...(queue.saturation ? { admit: (submitter: string, count: number) => admission.decide(submitter, count, Date.now()) } : {}),
       })
       group.state.onStateChange(() => {
         scheduler.wake()
@@ -242,7 +260,7 @@ export class ShardHost {
       // A dead leader's connection closes at once: elect a new one without waiting out the timeout.
       const onDisconnect = (event: CustomEvent<{ toString(): string }>) => group.raft.leaderUnreachable(event.detail.toString())
       node.addEventListener('peer:disconnect', onDisconnect)
-      shard = { id: record.id, epoch: record.epoch, members: record.members, group, scheduler, work, service, unwatch: () => node.removeEventListener('peer:disconnect', onDisconnect) }
+      shard = { id: record.id, epoch: record.epoch, members: record.members, group, scheduler, work, service, submitters, admission, unwatch: () => node.removeEventListener('peer:disconnect', onDisconnect) }
       this.hosted.set(record.id, shard)
       this.options.log(`peerqueue: keeping shard ${record.id} (epoch ${record.epoch}, ${record.members.length} members)`)
     } catch (err) {

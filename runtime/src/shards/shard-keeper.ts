@@ -14,6 +14,7 @@ import { signCertificate, type CertificateBody, type CertificateSignature } from
 import { ROOT_SHARD } from './shard-map.js'
 import { planShards, type ShardAction, type ShardLoad } from './shard-planner.js'
 import type { ShardHost } from './shard-host.js'
+import type { ShardAdmissionState } from '../saturation/shard-admission.js'
 
 const KEEP_EVERY_MS = 250
 const SHARD_CALL_MS = 1_500
@@ -32,6 +33,8 @@ export interface ShardKeeperOptions {
   readonly gone: (now: number) => ReadonlySet<string>
   /** Where to dial a shard member that is not a root trusted peer. */
   readonly addressesOf: (id: string) => readonly string[]
+  /** With saturation on: what each open shard's leader is told to admit, by shard id. */
+  readonly admission?: () => ReadonlyMap<number, ShardAdmissionState> | undefined
   readonly now?: () => number
 }
 
@@ -91,6 +94,9 @@ export class ShardKeeper {
         if (this.stopped || !this.options.root.isLeader()) break
         await this.act(action).catch((err: unknown) => this.options.log(`peerqueue: shard ${describe(action)}: ${errorMessage(err)}`))
       }
+      // A shard not told this round admits as if unsaturated once the last word is stale: worth a retry next round.
+      const admission = this.options.admission?.()
+      if (admission) await Promise.all([...admission].map(([id, state]) => this.callShard(id, 'shard.admission', state).catch(() => undefined)))
     } finally {
       this.running = false
     }
@@ -196,7 +202,13 @@ export class ShardKeeper {
       live.map(async (shard) => {
         try {
           const load = (await this.callShard(shard.id, 'shard.load')) as ShardLoad & Record<string, unknown>
-          this.loadsById.set(shard.id, { unfinished: load.unfinished, queued: Number(load.queued ?? 0), sealed: load.sealed, ...(Array.isArray(load.voters) ? { voters: load.voters as string[] } : {}) })
+          this.loadsById.set(shard.id, {
+            unfinished: load.unfinished,
+            queued: Number(load.queued ?? 0),
+            sealed: load.sealed,
+            ...(Array.isArray(load.voters) ? { voters: load.voters as string[] } : {}),
+            ...(load.bySubmitter && typeof load.bySubmitter === 'object' ? { bySubmitter: load.bySubmitter as Record<string, number> } : {}),
+          })
           if (load.sealed && load.unfinished === 0) {
             if (!this.emptySince.has(shard.id)) this.emptySince.set(shard.id, now)
           } else this.emptySince.delete(shard.id)

@@ -16,6 +16,8 @@ export interface ShardLoad {
   readonly sealed: boolean
   /** The voters of the shard's Raft group as its leader has them (absent: not reported). */
   readonly voters?: readonly string[]
+  /** Unfinished jobs by submitter, for saturation's shares. */
+  readonly bySubmitter?: Readonly<Record<string, number>>
 }
 
 export type ShardAction =
