@@ -30,7 +30,8 @@ export class ReadyQueues {
   top(live: (entry: ReadyEntry) => boolean, submitter?: string): ReadyEntry | undefined {
     if (submitter !== undefined) return this.liveTopOf(submitter, live)
     let best: ReadyEntry | undefined
-    for (const id of [...this.heaps.keys()]) {
+    // Deleting the entry being visited is safe while iterating a Map.
+    for (const id of this.heaps.keys()) {
       const top = this.liveTopOf(id, live)
       if (top && (!best || before(top, best))) best = top
     }

@@ -148,7 +148,8 @@ export class QueueService {
     const rateKeys = await this.validatePayloads(request)
     const jobs = request.jobs.map((job, i) => ({
       ...this.newJob(job, i, request.jobs.length),
-      submitter,
+      // Only saturation's fair shares need it: without them, no job pays for it in the log.
+      ...(this.options.queue.saturation ? { submitter } : {}),
       ...(rateKeys.has(i) ? { rateKey: rateKeys.get(i)! } : {}),
       ...(job.parentId === undefined ? {} : { parentId: job.parentId }),
       ...(job.childIds === undefined ? {} : { childIds: job.childIds }),
