@@ -114,7 +114,13 @@ export class RpcClient {
     // unhandled, that rejection would end the process.
     result.catch(() => undefined)
     try {
-      await this.lp.write(encodeFrame({ id, method, params }))
+      try {
+        await this.lp.write(encodeFrame({ id, method, params }))
+      } catch (err) {
+        // The stream is closing or gone (the peer went away): nothing was sent, so the caller may try elsewhere.
+        this.fail(new PeerqueueError('E_UNREACHABLE', `lost the connection to the trusted peer: ${errorMessage(err)}`))
+        throw this.closedWith!
+      }
       return await result
     } finally {
       clearTimeout(timer)
