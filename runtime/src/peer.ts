@@ -100,6 +100,8 @@ const DEFAULT_TRUSTED_LISTEN = '/ip4/0.0.0.0/tcp/0'
 const RELAY_WAIT_MS = 10_000
 /** How long a lease request keeps looking for a shard's leader before the worker asks another shard. */
 const SHARD_LEASE_RETRY_MS = 1_000
+/** How often a root peer checks that it keeps every shard its map names (one that failed to open is tried again). */
+const ROOT_HOST_SYNC_MS = 2_000
 /** How often a delegate reads the certified shard map from the root. */
 const DELEGATE_SYNC_MS = 1_000
 
@@ -436,6 +438,7 @@ export class Peer {
     group.state.onRestore(() => void host.sync())
     await host.sync()
     await host.dropStale(group.state.shards.all().map((s) => s.id))
+    host.syncEvery(ROOT_HOST_SYNC_MS)
     this.shardKeeper = new ShardKeeper({ node, identity: this.identity, queue, root: group, log, host, candidates: (now) => this.delegates.candidates(now), gone: (now) => this.delegates.gone(now, queue.shards.replaceAfterMs), admission: () => this.shardAdmissions(), addressesOf: (id) => this.shardMemberAddrs(id) })
     const rootShards = (this.rootShards = new RootShards({
       queue,

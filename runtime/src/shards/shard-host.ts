@@ -107,6 +107,7 @@ export class ShardHost {
   private readonly opening = new Map<number, Promise<void>>()
   private syncing: Promise<void> = Promise.resolve()
   private closed = false
+  private timer: NodeJS.Timeout | undefined
 
   constructor(private readonly options: ShardHostOptions) {}
 
@@ -116,6 +117,12 @@ export class ShardHost {
 
   get(id: number): HostedShard | undefined {
     return this.hosted.get(id)
+  }
+
+  /** Syncs every `periodMs` as well: a group that failed to open (a busy disk, a port) is tried again. */
+  syncEvery(periodMs: number): void {
+    this.timer ??= setInterval(() => void this.sync(), periodMs)
+    this.timer.unref()
   }
 
   /** Opens and closes groups to match the root's map; calls run one after another. */
@@ -173,6 +180,7 @@ export class ShardHost {
 
   async close(): Promise<void> {
     this.closed = true
+    clearInterval(this.timer)
     await this.syncing
     await Promise.all([...this.hosted.values()].map((s) => this.stop(s)))
     this.hosted.clear()
@@ -226,8 +234,7 @@ export class ShardHost {
         dir: this.dirOf(record.id),
         onError: this.options.onError,
         log: this.options.log,
-        onRoleChange: (role, term) => {
-          if (process.env.PEERQUEUE_DEBUG_SHARDS) this.options.log(`peerqueue: shard ${record.id}: ${role} in term ${term}`)
+        onRoleChange: (role) => {
           if (role === 'leader') shard?.scheduler.wake()
           this.options.onChange?.()
         },
