@@ -125,7 +125,8 @@ export class QueueClient {
       if (rendezvous.active && !(await rendezvous.joined(2_000))) await rendezvous.find()
       await link.call('status', {}, options.connectTimeoutMs ?? 10_000)
       const shards = new ShardDirectory({ node, queue, askRoot: (method, params) => link.call(method, params) })
-      await shards.refresh()
+      // The map is read again before the first enqueue: a root busy with an election now need not fail the connect.
+      await shards.refresh().catch(() => undefined)
       return new QueueClient(queue, node.peerId.toString(), node, link, rendezvous, options.retryMs ?? DEFAULT_RETRY_MS, shards, options)
     } catch (err) {
       rendezvous.stop()

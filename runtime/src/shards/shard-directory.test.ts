@@ -70,3 +70,16 @@ describe('ShardDirectory', async () => {
     expect(map.dropped(1)).toBe('retired')
   })
 })
+
+describe('ShardDirectory against a trusted peer from before shards', async () => {
+  const queue = registrySchema.parse({ queues: [{ name: 'q', rendezvous: 'q', trustedPeers: [(await peer()).id] }] }).queues[0]!
+  it('reads an unknown method as a queue of one group, and lets other errors through', async () => {
+    const { PeerqueueError } = await import('../errors.js')
+    const old = new ShardDirectory({ node: {} as PeerNode, queue, askRoot: async () => { throw new PeerqueueError('E_PROTOCOL', 'unknown method "shards"') } })
+    await old.refresh()
+    expect(old.shards()).toEqual([])
+    expect(old.rootOpen).toBe(true)
+    const down = new ShardDirectory({ node: {} as PeerNode, queue, askRoot: async () => { throw new PeerqueueError('E_UNREACHABLE', 'no trusted peer answered') } })
+    await expect(down.refresh()).rejects.toThrow(/no trusted peer answered/)
+  })
+})

@@ -2,7 +2,7 @@
 // only if its certificate checks out (a majority of root signatures, unexpired, this queue and
 // shard), and a request channel to each shard's leader found among the members its certificate
 // names, so no peer outside a certificate is ever taken for a shard's leader.
-import { errorMessage } from '../errors.js'
+import { errorMessage, isPeerqueueError } from '../errors.js'
 import { LeaderLink } from '../client/leader-link.js'
 import type { PeerNode } from '../net/node.js'
 import type { QueueConfig } from '../registry/schema.js'
@@ -110,7 +110,14 @@ export class ShardDirectory {
   }
 
   private async read(): Promise<void> {
-    const view = (await this.options.askRoot('shards', {})) as ShardMapView
+    let view: ShardMapView
+    try {
+      view = (await this.options.askRoot('shards', {})) as ShardMapView
+    } catch (err) {
+      // A trusted peer of a version before shards: its queue is one group, as it always was.
+      if (!isPeerqueueError(err) || err.code !== 'E_PROTOCOL') throw err
+      view = { root: { state: 'open', unfinished: 0 }, shards: [], minted: 0, retired: [] }
+    }
     const root = this.options.queue.trustedPeers.map((p) => p.id)
     const known = new Map<number, KnownShard>()
     for (const shard of view.shards) {
