@@ -1,7 +1,6 @@
 // The trusted peer's answers to clients: enqueue (durable before it answers), look up, wait for
 // a result, cancel, re-drive dead jobs, status. Every request is checked for shape and for the
 // caller's right to make it; payloads are checked against the handler's schema before commit.
-import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { PeerqueueError } from '../errors.js'
 import type { Caller } from '../net/rpc.js'
@@ -21,6 +20,8 @@ import { WorkService, assertMayWork } from './work-service.js'
 import { DeployService } from '../deploy/deploy-service.js'
 import { handlerFromManifest } from '../deploy/manifest-handlers.js'
 import type { AdmissionDecision } from '../saturation/admission.js'
+import { newJobId, shardOfJob } from '../shards/job-routing.js'
+import { ROOT_SHARD } from '../shards/shard-map.js'
 
 export interface ServiceOptions {
   readonly group: ConsensusGroup
@@ -200,7 +201,7 @@ export class QueueService {
       throw new PeerqueueError('E_PAYLOAD_TOO_LARGE', `${where}: payload is ${bytes} bytes, over the queue's limit of ${this.options.queue.limits.maxPayloadBytes}`)
     }
     return {
-      id: job.id ?? (this.options.shard ? `${this.options.shard}.${randomUUID()}` : randomUUID()),
+      id: job.id ?? newJobId(this.options.shard ?? ROOT_SHARD),
       name: job.name,
       payload: job.payload,
       priority: o.priority ?? 0,
@@ -319,8 +320,7 @@ function scheduleView(s: ScheduleState): ScheduleView {
 
 /** A job id names its shard (`<shard>.<id>`; the root's ids have no prefix): a job lives only there. */
 function assertShardOf(id: string, shard: number): void {
-  const dot = id.indexOf('.')
-  const named = dot < 0 ? 0 : Number(id.slice(0, dot))
+  const named = shardOfJob(id)
   if (named !== shard) throw new PeerqueueError('E_USAGE', `job id ${id} names ${named === 0 ? 'the root shard' : `shard ${named}`}, not ${shard === 0 ? 'the root shard' : `shard ${shard}`}`)
 }
 
