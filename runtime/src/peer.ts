@@ -67,6 +67,8 @@ export interface PeerOptions {
   readonly jobsDir?: string
   readonly dataDir: string
   readonly concurrency?: number
+  /** Most leases a worker holds beyond its free slots (default: 1000 less its slots; 0: none). */
+  readonly leaseAhead?: number
   /** Run handlers on this peer (default true). */
   readonly work?: boolean
   /** Gateway for ipfs:// registries. */
@@ -538,6 +540,7 @@ export class Peer {
       maxPayloadBytes: queue.limits.maxPayloadBytes,
       onError,
       poll: remote !== undefined,
+      ...(this.options.leaseAhead === undefined ? {} : { leaseAhead: this.options.leaseAhead }),
     })
     this.executor.pump()
   }

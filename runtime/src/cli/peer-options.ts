@@ -1,7 +1,7 @@
 // Options shared by `start` and `dev`, and running a peer until a signal stops it.
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { errorMessage } from '../errors.js'
+import { PeerqueueError, errorMessage } from '../errors.js'
 import { Peer, type PeerOptions } from '../peer.js'
 import { int, str, type OptionSpec } from './command.js'
 import { installCrashGuard } from './crash-guard.js'
@@ -15,6 +15,7 @@ export const peerOptionSpec: OptionSpec = {
   jobs: { type: 'string' },
   data: { type: 'string' },
   concurrency: { type: 'string' },
+  'lease-ahead': { type: 'string' },
   'no-work': { type: 'boolean' },
   'allow-insecure-key': { type: 'boolean' },
   'ipfs-gateway': { type: 'string' },
@@ -40,6 +41,9 @@ export const peerOptionHelp = `  --registry <src>     registry file, https:// UR
   --data <dir>         where the write-ahead log and snapshots live (each peer keeps
                        <dir>/<queue>/<peer id>, so peers can share one directory)
   --concurrency <n>    handlers run at once (default: one per core), on at most one thread per core
+  --lease-ahead <n>    most leases held beyond the free slots, so a slot that frees up starts
+                       its next job at once (default: 1000 less --concurrency; the worker
+                       holds only as many as its jobs need, none for slow ones; 0: never)
   --no-work            keep the queue but run no handlers here
   --http <host:port>   serve the dashboard (/), Prometheus metrics (/metrics) and the HTTP
                        API (/v1) on this address (trusted peers; off unless given, except
@@ -55,6 +59,8 @@ export function peerOptions(values: Values, defaults: { key?: string; data: stri
   const jobs = str(values.jobs) ?? (existsSync('jobs') ? 'jobs' : undefined)
   const listen = Array.isArray(values.listen) ? values.listen : undefined
   const concurrency = int(values.concurrency, 'concurrency')
+  const leaseAhead = int(values['lease-ahead'], 'lease-ahead')
+  if (leaseAhead !== undefined && leaseAhead < 0) throw new PeerqueueError('E_USAGE', `--lease-ahead must be 0 or more, got ${leaseAhead}`)
   return {
     registry: str(values.registry) ?? 'registry.yaml',
     queue: str(values.queue),
@@ -64,6 +70,7 @@ export function peerOptions(values: Values, defaults: { key?: string; data: stri
     jobsDir: jobs,
     dataDir: str(values.data) ?? defaults.data,
     concurrency,
+    ...(leaseAhead === undefined ? {} : { leaseAhead }),
     work: values['no-work'] !== true,
     allowInsecureKey: values['allow-insecure-key'] === true,
     ipfsGateway: str(values['ipfs-gateway']),

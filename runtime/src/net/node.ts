@@ -6,6 +6,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { coalescingWrites } from './coalesced-writes.js'
 import { identify } from '@libp2p/identify'
 import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub'
 import type { KadDHT } from '@libp2p/kad-dht'
@@ -76,7 +77,7 @@ export async function createPeerNode(options: NodeOptions): Promise<PeerNode> {
       privateKey: options.privateKey,
       addresses: { listen: [...options.listen], ...(options.announce && options.announce.length > 0 ? { announce: [...options.announce] } : {}) },
       transports,
-      connectionEncrypters: [noise()],
+      connectionEncrypters: [coalescingWrites(noise())],
       streamMuxers: [yamux()],
       peerDiscovery,
       ...(options.metrics ? { metrics: options.metrics as Libp2pOptions['metrics'] } : {}),

@@ -6,6 +6,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Stream } from '@libp2p/interface'
 import { isMessage } from '../raft/message-check.js'
 import type { Message, NodeId } from '../raft/types.js'
+import { messageJson } from '../raft/entry-json.js'
 import type { Transport } from '../raft/transport.js'
 import { frameStream } from './frames.js'
 import { locate } from './locate.js'
@@ -148,12 +149,12 @@ export class Libp2pRaftTransport implements Transport {
 
 /** The batch as JSON arrays of at most ~FRAME_TARGET_CHARS each (one message may exceed it alone). */
 function framesOf(batch: readonly Message[]): string[] {
-  if (batch.length === 1) return [`[${JSON.stringify(batch[0])}]`]
+  if (batch.length === 1) return [`[${messageJson(batch[0]!)}]`]
   const frames: string[] = []
   let parts: string[] = []
   let size = 0
   for (const message of batch) {
-    const text = JSON.stringify(message)
+    const text = messageJson(message)
     if (parts.length > 0 && size + text.length > FRAME_TARGET_CHARS) {
       frames.push(`[${parts.join(',')}]`)
       parts = []

@@ -171,6 +171,11 @@ export class QueueStateMachine {
     return due.length > 0 ? Math.min(...due) : undefined
   }
 
+  /** Jobs held, finished ones kept included: about what a snapshot writes. */
+  get size(): number {
+    return this.jobs.size
+  }
+
   hasReady(): boolean {
     return this.ready.top(this.liveReady) !== undefined
   }

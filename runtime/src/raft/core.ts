@@ -2,6 +2,7 @@
 // proposals and hands back a Ready of what to persist, send and apply. No disk, network, clock
 // or randomness of its own, so the same code runs on libp2p, in one process and in the
 // deterministic simulator.
+import { entryJson } from './entry-json.js'
 import { PeerqueueError, assert } from '../errors.js'
 import { RaftLog } from './log.js'
 import { Progress } from './progress.js'
@@ -644,14 +645,7 @@ export class RaftCore {
   }
 }
 
-const sizes = new WeakMap<LogEntry, number>()
-
-/** About the bytes an entry takes on the wire; measured once per entry, since appends resend it. */
+/** About the bytes an entry takes on the wire (its JSON, made once: appends resend it). */
 function entryBytes(entry: LogEntry): number {
-  let size = sizes.get(entry)
-  if (size === undefined) {
-    size = entry.kind === 'data' ? (JSON.stringify(entry.data)?.length ?? 0) + 64 : 64
-    sizes.set(entry, size)
-  }
-  return size
+  return entryJson(entry).length
 }

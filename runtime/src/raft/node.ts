@@ -13,6 +13,8 @@ export interface StateMachine<Result> {
   apply(data: unknown, index: number): Result
   snapshot(): unknown
   restore(data: unknown): void
+  /** About how many records a snapshot holds: snapshots come no more often than that many entries, so their cost per entry stays bounded. */
+  size?(): number
 }
 
 export interface RaftNodeOptions<Result> {
@@ -285,7 +287,7 @@ export class RaftNode<Result> {
   }
 
   private async maybeSnapshot(): Promise<void> {
-    const every = this.options.snapshotEvery ?? 10_000
+    const every = Math.max(this.options.snapshotEvery ?? 10_000, this.options.stateMachine.size?.() ?? 0)
     const applied = this.core.log.applied
     // The log starts after the latest snapshot, whether we took it or a leader sent it.
     if (applied - (this.core.log.firstIndex() - 1) < every) return

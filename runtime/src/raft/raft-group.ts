@@ -76,6 +76,7 @@ export class RaftGroup implements ConsensusGroup {
           return this.state.apply({ index, time, command })
         },
         snapshot: () => ({ lastTime: this.lastTime, queue: this.state.snapshot() }),
+        size: () => this.state.size,
         restore: (data) => {
           const saved = data as { lastTime: number; queue: QueueSnapshot }
           if (saved.queue.appliedIndex <= this.state.appliedIndex && this.state.appliedIndex > 0) return

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { readSnapshot, writeSnapshot } from './snapshot-file.js'
 import type { HardState, LogEntry, Membership, Ready, RestoredState, Snapshot } from './types.js'
 import { WriteAheadLog } from './wal.js'
+import { entriesJson } from './entry-json.js'
 import { nodeFileSystem, type FileSystem } from '../fs/file-system.js'
 
 type Record = { readonly t: 'hs'; readonly hs: HardState } | { readonly t: 'entries'; readonly entries: readonly LogEntry[] }
@@ -67,7 +68,7 @@ export class RaftStorage {
       return
     }
     await this.wal.append(
-      records.map((r, i) => ({ index: this.wal.lastIndex + 1 + i, bytes: this.encoder.encode(JSON.stringify(r)) })),
+      records.map((r, i) => ({ index: this.wal.lastIndex + 1 + i, bytes: this.encoder.encode(recordJson(r)) })),
       mustSync,
     )
   }
@@ -80,7 +81,7 @@ export class RaftStorage {
     await writeSnapshot(this.dir, snapshot.index, snapshot, this.options.fs)
     const keep: Record[] = [{ t: 'hs', hs: this.hardState }]
     if (entriesAfter.length > 0) keep.push({ t: 'entries', entries: entriesAfter })
-    await this.wal.rewrite(keep.map((r) => this.encoder.encode(JSON.stringify(r))))
+    await this.wal.rewrite(keep.map((r) => this.encoder.encode(recordJson(r))))
   }
 
   close(): Promise<void> {
@@ -88,6 +89,11 @@ export class RaftStorage {
   }
 
   private record(r: Record) {
-    return { index: this.wal.lastIndex + 1, bytes: this.encoder.encode(JSON.stringify(r)) }
+    return { index: this.wal.lastIndex + 1, bytes: this.encoder.encode(recordJson(r)) }
   }
+}
+
+/** A record as JSON; entries from their cached JSON, which a leader also sends to every follower. */
+function recordJson(r: Record): string {
+  return r.t === 'entries' ? `{"t":"entries","entries":${entriesJson(r.entries)}}` : JSON.stringify(r)
 }

@@ -111,7 +111,7 @@ export class SoloGroup implements ConsensusGroup {
           proposal.resolve(results)
         }
         this.sinceSnapshot += entries.length
-        if (this.sinceSnapshot >= (this.options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY)) {
+        if (this.sinceSnapshot >= Math.max(this.options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY, this.state.size)) {
           try {
             await this.snapshot()
           } catch (err) {

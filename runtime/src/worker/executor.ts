@@ -1,12 +1,13 @@
-// The worker loop: asks for as many leases as it has free threads, runs them in the pool,
-// reports each outcome fenced by its lease, renews running leases in one batch, and forwards
-// progress at a bounded rate.
+// The worker loop: asks for as many leases as it has free slots (and a few ahead, see
+// LeaseAhead), runs them in the pool, reports each outcome fenced by its lease, renews held
+// leases in one batch, and forwards progress at a bounded rate.
 import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS, type NewJob } from '../queue/job.js'
 import { errorMessage } from '../errors.js'
 import type { GrantedLease, LeaseRef } from '../queue/commands.js'
 import type { Catalog } from './catalog.js'
 import type { FollowUp, HandlerInfo, RunOutcome } from './messages.js'
 import type { HandlerPool } from './pool.js'
+import { LeaseAhead } from './lease-ahead.js'
 import { type LeaseLimits, DEFAULT_LEASE_MS, type Outcome, type WorkSource } from './work-source.js'
 
 const PROGRESS_FLUSH_MS = 200
@@ -28,7 +29,12 @@ export interface ExecutorOptions {
   readonly onError?: (err: unknown) => void
   /** Ask again after an empty lease: for a remote leader, which holds the request while the queue is empty. */
   readonly poll?: boolean
+  /** The most leases held beyond the slots, waiting for one (default and most: 1000 less the capacity, as one request brings at most 1000; 0: none). */
+  readonly leaseAhead?: number
 }
+
+/** The leader takes at most this many leases in one request. */
+const MAX_LEASE_REQUEST = 1000
 
 const POLL_RETRY_MS = 200
 /** A lease answer that took this long was held by the leader for want of work. */
@@ -36,6 +42,12 @@ const HELD_ANSWER_MS = 500
 
 export class Executor {
   private readonly running = new Map<string, GrantedLease>()
+  private readonly runningByName = new Map<string, number>()
+  /** Leased ahead, waiting for a slot (or for their name's concurrency): started in order. */
+  private readonly held: GrantedLease[] = []
+  private readonly ahead: LeaseAhead
+  /** Runs that ended with no held lease to start next: the hand was too small. */
+  private starvedRuns = 0
   private requested = 0
   private stopped = false
   private pumping = false
@@ -55,12 +67,18 @@ export class Executor {
   private reporting = false
 
   constructor(private readonly options: ExecutorOptions) {
+    this.ahead = new LeaseAhead(Math.max(0, Math.min(options.leaseAhead ?? MAX_LEASE_REQUEST, MAX_LEASE_REQUEST - options.capacity)))
     this.renewTimer = setInterval(() => void this.renew(), (options.leaseMs ?? DEFAULT_LEASE_MS) / 3)
     this.progressTimer = setInterval(() => void this.flushProgress(), PROGRESS_FLUSH_MS)
   }
 
   get runningCount(): number {
     return this.running.size
+  }
+
+  /** Leases held for a free slot, not yet running. */
+  get heldCount(): number {
+    return this.held.length
   }
 
   isRunning(jobId: string, attempt: number): boolean {
@@ -87,6 +105,8 @@ export class Executor {
     clearInterval(this.renewTimer)
     clearInterval(this.progressTimer)
     for (const jobId of this.running.keys()) this.options.pool.abort(jobId, 'the peer is shutting down')
+    // Held leases go back with the release below.
+    this.held.length = 0
     // No lease request will carry what is waiting in the outbox now.
     void this.sendReports()
     // Reports in flight may be retrying against a leader that is gone; a job whose outcome is
@@ -107,17 +127,19 @@ export class Executor {
     try {
       do {
         this.pumpAgain = false
-        const free = this.freeSlots()
+        const free = this.toAsk()
         if (free <= 0) break
         this.requested += free
         let leases: GrantedLease[] = []
         const asked = Date.now()
+        const starvedBefore = this.starvedRuns
         heldMs = 0
         // Outcomes not yet on their way go with this request: one round trip and one commit.
         const carried = this.reporting ? [] : this.outbox.splice(0, MAX_REPORT)
         try {
-          leases = await this.options.source.lease(free, this.namesAtLimit(), [...this.running.keys(), ...this.unreported.keys()], carried.map((c) => c.outcome), this.globalLimits())
+          leases = await this.options.source.lease(free, this.namesAtLimit(), this.leasedIds(), carried.map((c) => c.outcome), this.globalLimits())
           heldMs = Date.now() - asked
+          if (heldMs < HELD_ANSWER_MS) this.ahead.answered(this.starvedRuns - starvedBefore, this.held.length)
         } catch (err) {
           this.reportFailed(carried, err)
           throw err
@@ -141,17 +163,23 @@ export class Executor {
     // queued job is of a kind this worker runs at its limit), wait a little.
     // A local queue wakes this worker when something changes; a rate window opens with time alone
     // (only then ask again: each ask is a log entry).
-    if (!this.options.poll && !this.stopped && this.freeSlots() > 0 && this.hasRateLimits() && this.options.source.hasReady?.()) {
+    if (!this.options.poll && !this.stopped && this.toAsk() > 0 && this.hasRateLimits() && this.options.source.hasReady?.()) {
       setTimeout(() => this.pump(), POLL_RETRY_MS).unref()
     }
-    if (this.options.poll && !this.stopped && this.freeSlots() > 0) {
+    if (this.options.poll && !this.stopped && this.toAsk() > 0) {
       if (gotNothing && heldMs < HELD_ANSWER_MS) setTimeout(() => this.pump(), POLL_RETRY_MS).unref()
       else setImmediate(() => this.pump())
     }
   }
 
-  private freeSlots(): number {
-    return this.options.capacity - this.running.size - this.requested
+  /** Leases to ask for: the free slots and the hand's share, less what is held or on its way. */
+  private toAsk(): number {
+    return this.options.capacity + this.ahead.wanted - this.running.size - this.held.length - this.requested
+  }
+
+  /** Every lease this worker holds: running, waiting for a slot, finished and not yet reported. */
+  private leasedIds(): string[] {
+    return [...this.running.keys(), ...this.held.map((l) => l.jobId), ...this.unreported.keys()]
   }
 
   private hasRateLimits(): boolean {
@@ -170,9 +198,10 @@ export class Executor {
     return { concurrency, rates }
   }
 
+  /** Names whose running and held leases fill their concurrency: the leader leaves them out. */
   private namesAtLimit(): string[] {
-    const counts = new Map<string, number>()
-    for (const lease of this.running.values()) counts.set(lease.name, (counts.get(lease.name) ?? 0) + 1)
+    const counts = new Map(this.runningByName)
+    for (const lease of this.held) counts.set(lease.name, (counts.get(lease.name) ?? 0) + 1)
     const full: string[] = []
     for (const [name, info] of this.options.catalog()) {
       if (info.concurrency !== undefined && (counts.get(name) ?? 0) >= info.concurrency) full.push(name)
@@ -180,16 +209,47 @@ export class Executor {
     return full
   }
 
+  /** Runs the lease now if a slot (and its name's concurrency) has room; holds it for one otherwise. */
   private start(lease: GrantedLease): void {
-    if (this.running.has(lease.jobId)) return
+    if (this.running.has(lease.jobId) || this.held.some((l) => l.jobId === lease.jobId)) return
+    if (this.canRun(lease)) this.run(lease)
+    else this.held.push(lease)
+  }
+
+  private canRun(lease: GrantedLease): boolean {
+    if (this.running.size >= this.options.capacity) return false
+    const limit = this.options.catalog().get(lease.name)?.concurrency
+    return limit === undefined || (this.runningByName.get(lease.name) ?? 0) < limit
+  }
+
+  private run(lease: GrantedLease): void {
     this.running.set(lease.jobId, lease)
+    this.runningByName.set(lease.name, (this.runningByName.get(lease.name) ?? 0) + 1)
     const done = this.execute(lease).finally(() => {
       this.finished.delete(done)
       this.running.delete(lease.jobId)
+      const left = (this.runningByName.get(lease.name) ?? 1) - 1
+      if (left > 0) this.runningByName.set(lease.name, left)
+      else this.runningByName.delete(lease.name)
       this.pendingProgress.delete(lease.jobId)
+      if (this.held.length === 0) this.starvedRuns++
+      this.startHeld()
       this.pump()
     })
     this.finished.add(done)
+  }
+
+  /** Starts held leases, in the order they came, while slots have room. */
+  private startHeld(): void {
+    for (let i = 0; i < this.held.length && this.running.size < this.options.capacity && !this.stopped; ) {
+      const lease = this.held[i]!
+      if (!this.canRun(lease)) {
+        i++
+        continue
+      }
+      this.held.splice(i, 1)
+      this.run(lease)
+    }
   }
 
   private async execute(lease: GrantedLease): Promise<void> {
@@ -276,13 +336,14 @@ export class Executor {
     }
   }
 
-  /** Renews every lease still held (running, or finished and not yet reported) in one request, and stops the runs whose lease is gone. */
+  /** Renews every lease still held (running, waiting for a slot, or finished and not yet reported) in one request; drops or stops those whose lease is gone. */
   private async renew(): Promise<void> {
-    const jobs = [...this.running.values()].map((l) => ({ jobId: l.jobId, attempt: l.attempt }))
+    const jobs = [...this.running.values(), ...this.held].map((l) => ({ jobId: l.jobId, attempt: l.attempt }))
     for (const [jobId, attempt] of this.unreported) if (!this.running.has(jobId)) jobs.push({ jobId, attempt })
     try {
-      const lost = await this.options.source.renew(jobs)
-      for (const jobId of lost) this.options.pool.abort(jobId, 'the lease was lost: the job was cancelled, or given to another worker')
+      const lost = new Set(await this.options.source.renew(jobs))
+      for (let i = this.held.length - 1; i >= 0; i--) if (lost.has(this.held[i]!.jobId)) this.held.splice(i, 1)
+      for (const jobId of lost) if (this.running.has(jobId)) this.options.pool.abort(jobId, 'the lease was lost: the job was cancelled, or given to another worker')
     } catch (err) {
       this.options.onError?.(err)
     }

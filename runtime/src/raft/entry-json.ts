@@ -1,0 +1,28 @@
+// An entry's JSON, made once. A leader writes each entry to its log, measures it for appends
+// and sends it to every follower: one JSON.stringify serves them all (entries never change).
+import type { LogEntry, Message } from './types.js'
+
+const texts = new WeakMap<LogEntry, string>()
+
+export function entryJson(entry: LogEntry): string {
+  let text = texts.get(entry)
+  if (text === undefined) {
+    text = JSON.stringify(entry)
+    texts.set(entry, text)
+  }
+  return text
+}
+
+/** `[e1,e2,…]` from the entries' cached JSON. */
+export function entriesJson(entries: readonly LogEntry[]): string {
+  let text = '['
+  for (let i = 0; i < entries.length; i++) text += (i > 0 ? ',' : '') + entryJson(entries[i]!)
+  return `${text}]`
+}
+
+/** A Raft message as JSON, its entries (if any) from the cache: the same text JSON.stringify gives. */
+export function messageJson(message: Message): string {
+  if (message.type !== 'append' || message.entries.length === 0) return JSON.stringify(message)
+  const { entries, ...rest } = message
+  return `${JSON.stringify(rest).slice(0, -1)},"entries":${entriesJson(entries)}}`
+}
