@@ -48,6 +48,7 @@ export class Executor {
   private readonly ahead: LeaseAhead
   /** Runs that ended with no held lease to start next: the hand was too small. */
   private starvedRuns = 0
+  private starvedAtAnswer = 0
   private requested = 0
   private stopped = false
   private pumping = false
@@ -132,14 +133,15 @@ export class Executor {
         this.requested += free
         let leases: GrantedLease[] = []
         const asked = Date.now()
-        const starvedBefore = this.starvedRuns
         heldMs = 0
         // Outcomes not yet on their way go with this request: one round trip and one commit.
         const carried = this.reporting ? [] : this.outbox.splice(0, MAX_REPORT)
         try {
           leases = await this.options.source.lease(free, this.namesAtLimit(), this.leasedIds(), carried.map((c) => c.outcome), this.globalLimits())
           heldMs = Date.now() - asked
-          if (heldMs < HELD_ANSWER_MS) this.ahead.answered(this.starvedRuns - starvedBefore, this.held.length)
+          // An answer the leader held for want of work says nothing about the hand's size.
+          if (heldMs < HELD_ANSWER_MS) this.ahead.answered(this.starvedRuns - this.starvedAtAnswer, this.held.length)
+          this.starvedAtAnswer = this.starvedRuns
         } catch (err) {
           this.reportFailed(carried, err)
           throw err
