@@ -153,14 +153,26 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'log-trimmed-before-snapshot',
     bug: 'the log is rewritten without the entries a snapshot covers before the snapshot itself is on disk',
     file: 'runtime/src/raft/raft-storage.ts',
-    from: `    await writeSnapshot(this.dir, snapshot.index, snapshot, this.options.fs)
-    const keep: Record[] = [{ t: 'hs', hs: this.hardState }]
-    if (entriesAfter.length > 0) keep.push({ t: 'entries', entries: entriesAfter })
-    await this.wal.rewrite(keep.map((r) => this.encoder.encode(JSON.stringify(r))))`,
-    to: `    const keep: Record[] = [{ t: 'hs', hs: this.hardState }]
-    if (entriesAfter.length > 0) keep.push({ t: 'entries', entries: entriesAfter })
-    await this.wal.rewrite(keep.map((r) => this.encoder.encode(JSON.stringify(r))))
-    await writeSnapshot(this.dir, snapshot.index, snapshot, this.options.fs)`,
+    from: `    await this.oneAtATime(async () => {
+      await writeSnapshot(this.dir, snapshot.index, snapshot, this.options.fs)
+      this.snapshotOnDisk = snapshot.index
+    })
+    await this.trimLog(snapshot.index, entriesAfter)`,
+    to: `    this.snapshotOnDisk = snapshot.index
+    await this.trimLog(snapshot.index, entriesAfter)
+    await this.oneAtATime(async () => {
+      await writeSnapshot(this.dir, snapshot.index, snapshot, this.options.fs)
+    })`,
+    simulator: 'shell',
+  },
+  {
+    name: 'log-trimmed-while-snapshot-written',
+    bug: 'a snapshot written in the background counts as on disk as soon as its write starts, so the log is trimmed before it is durable',
+    file: 'runtime/src/raft/raft-storage.ts',
+    from: `      await writeSnapshotInSlices(this.dir, snapshot.index, snapshot, this.options.fs)
+      this.snapshotOnDisk = snapshot.index`,
+    to: `      this.snapshotOnDisk = snapshot.index
+      void writeSnapshotInSlices(this.dir, snapshot.index, snapshot, this.options.fs).catch(() => undefined)`,
     simulator: 'shell',
   },
   {

@@ -65,6 +65,8 @@ export class RaftNode<Result> {
   private observed = ''
   private failure: PeerqueueError | undefined
   private idle: Promise<void> = Promise.resolve()
+  /** A snapshot this node took, on its way to disk beside the log; the log is trimmed once it is there. */
+  private snapshotWrite: { readonly index: number; state: 'writing' | 'written' | 'superseded' } | undefined
 
   private constructor(
     readonly core: RaftCore,
@@ -286,12 +288,37 @@ export class RaftNode<Result> {
     }
   }
 
+  /**
+   * Takes a snapshot every so many entries. Its file is written in the background, its JSON a
+   * slice at a time, so commits go on meanwhile (a large queue's snapshot took the peer away for
+   * tens of milliseconds); the log is trimmed in this loop, between two writes of its own.
+   */
   private async maybeSnapshot(): Promise<void> {
+    const pending = this.snapshotWrite
+    if (pending) {
+      if (pending.state === 'writing') return
+      this.snapshotWrite = undefined
+      // A snapshot from the leader may have replaced it meanwhile, in memory and on disk.
+      if (pending.state === 'written' && this.core.log.firstIndex() - 1 === pending.index) {
+        await this.storage.trimLog(pending.index, this.core.log.stableEntriesAfter(pending.index))
+      }
+      return
+    }
     const every = Math.max(this.options.snapshotEvery ?? 10_000, this.options.stateMachine.size?.() ?? 0)
     const applied = this.core.log.applied
     // The log starts after the latest snapshot, whether we took it or a leader sent it.
     if (applied - (this.core.log.firstIndex() - 1) < every) return
     this.core.compact(applied, this.options.stateMachine.snapshot())
-    await this.storage.saveSnapshot(this.core.log.snapshot!, this.core.log.stableEntriesAfter(applied))
+    const write: { readonly index: number; state: 'writing' | 'written' | 'superseded' } = { index: applied, state: 'writing' }
+    this.snapshotWrite = write
+    this.storage.writeSnapshotFile(this.core.log.snapshot!).then(
+      (written) => {
+        write.state = written ? 'written' : 'superseded'
+        this.schedule()
+      },
+      (err: unknown) => {
+        if (!this.closed) this.stop(storageFailure(err))
+      },
+    )
   }
 }

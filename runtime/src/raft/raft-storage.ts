@@ -3,7 +3,7 @@
 // rebuilds the entries: a record of entries starting at index i replaces whatever stood at i and
 // after, exactly as the core replaced a conflicting suffix.
 import { join } from 'node:path'
-import { readSnapshot, writeSnapshot } from './snapshot-file.js'
+import { readSnapshot, writeSnapshot, writeSnapshotInSlices } from './snapshot-file.js'
 import type { HardState, LogEntry, Membership, Ready, RestoredState, Snapshot } from './types.js'
 import { WriteAheadLog } from './wal.js'
 import { entriesJson } from './entry-json.js'
@@ -20,6 +20,10 @@ export interface RaftStorageOptions {
 
 export class RaftStorage {
   private readonly encoder = new TextEncoder()
+  /** The index of the snapshot on disk, 0 for none. */
+  private snapshotOnDisk = 0
+  /** Snapshot files are written one at a time, in the order asked. */
+  private snapshotWrites: Promise<unknown> = Promise.resolve()
 
   private constructor(
     private readonly dir: string,
@@ -78,14 +82,44 @@ export class RaftStorage {
    * it does not cover (the hard state and the entries after it).
    */
   async saveSnapshot(snapshot: Snapshot, entriesAfter: readonly LogEntry[]): Promise<void> {
-    await writeSnapshot(this.dir, snapshot.index, snapshot, this.options.fs)
+    await this.oneAtATime(async () => {
+      await writeSnapshot(this.dir, snapshot.index, snapshot, this.options.fs)
+      this.snapshotOnDisk = snapshot.index
+    })
+    await this.trimLog(snapshot.index, entriesAfter)
+  }
+
+  /**
+   * Writes a snapshot this node took, a slice at a time, while the log goes on being written;
+   * true once it is durable, false if a newer one (from a leader) got there first. The log
+   * keeps what the snapshot covers until `trimLog`, so a crash meanwhile loses nothing.
+   */
+  writeSnapshotFile(snapshot: Snapshot): Promise<boolean> {
+    return this.oneAtATime(async () => {
+      if (snapshot.index <= this.snapshotOnDisk) return false
+      await writeSnapshotInSlices(this.dir, snapshot.index, snapshot, this.options.fs)
+      this.snapshotOnDisk = snapshot.index
+      return true
+    })
+  }
+
+  /** Once the snapshot at `index` is on disk: starts the log afresh with the hard state and the entries after it. */
+  async trimLog(index: number, entriesAfter: readonly LogEntry[]): Promise<void> {
+    if (index !== this.snapshotOnDisk) return
     const keep: Record[] = [{ t: 'hs', hs: this.hardState }]
     if (entriesAfter.length > 0) keep.push({ t: 'entries', entries: entriesAfter })
     await this.wal.rewrite(keep.map((r) => this.encoder.encode(recordJson(r))))
   }
 
-  close(): Promise<void> {
-    return this.wal.close()
+  async close(): Promise<void> {
+    await this.snapshotWrites
+    await this.wal.close()
+  }
+
+  private oneAtATime<T>(write: () => Promise<T>): Promise<T> {
+    const done = this.snapshotWrites.then(write)
+    this.snapshotWrites = done.catch(() => undefined)
+    return done
   }
 
   private record(r: Record) {

@@ -5,12 +5,19 @@ import { crc32 } from 'node:zlib'
 import { PeerqueueError } from '../errors.js'
 import { writeFileDurably } from '../fs/durable-file.js'
 import { nodeFileSystem, type FileSystem } from '../fs/file-system.js'
+import { stringifyInSlices } from './sliced-json.js'
 
 const FILE = 'snapshot.json'
 
 export async function writeSnapshot(dir: string, index: number, data: unknown, fs?: FileSystem): Promise<void> {
   const body = JSON.stringify({ index, data })
   await writeFileDurably(join(dir, FILE), `${crc32(body)}\n${body}`, { fs })
+}
+
+/** The same file, its JSON made a slice at a time so the peer keeps serving meanwhile. */
+export async function writeSnapshotInSlices(dir: string, index: number, data: unknown, fs?: FileSystem): Promise<void> {
+  const { text, crc } = await stringifyInSlices({ index, data })
+  await writeFileDurably(join(dir, FILE), `${crc}\n${text}`, { fs })
 }
 
 export async function readSnapshot<T>(dir: string, fs: FileSystem = nodeFileSystem): Promise<{ index: number; data: T } | undefined> {

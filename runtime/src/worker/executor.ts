@@ -43,8 +43,8 @@ const HELD_ANSWER_MS = 500
 export class Executor {
   private readonly running = new Map<string, GrantedLease>()
   private readonly runningByName = new Map<string, number>()
-  /** Leased ahead, waiting for a slot (or for their name's concurrency): started in order. */
-  private readonly held: GrantedLease[] = []
+  /** Leased ahead, by job id, waiting for a slot (or for their name's concurrency): started in the order they came. */
+  private readonly held = new Map<string, GrantedLease>()
   private readonly ahead: LeaseAhead
   /** Runs that ended with no held lease to start next: the hand was too small. */
   private starvedRuns = 0
@@ -79,7 +79,7 @@ export class Executor {
 
   /** Leases held for a free slot, not yet running. */
   get heldCount(): number {
-    return this.held.length
+    return this.held.size
   }
 
   isRunning(jobId: string, attempt: number): boolean {
@@ -107,7 +107,7 @@ export class Executor {
     clearInterval(this.progressTimer)
     for (const jobId of this.running.keys()) this.options.pool.abort(jobId, 'the peer is shutting down')
     // Held leases go back with the release below.
-    this.held.length = 0
+    this.held.clear()
     // No lease request will carry what is waiting in the outbox now.
     void this.sendReports()
     // Reports in flight may be retrying against a leader that is gone; a job whose outcome is
@@ -140,7 +140,7 @@ export class Executor {
           leases = await this.options.source.lease(free, this.namesAtLimit(), this.leasedIds(), carried.map((c) => c.outcome), this.globalLimits())
           heldMs = Date.now() - asked
           // An answer the leader held for want of work says nothing about the hand's size.
-          if (heldMs < HELD_ANSWER_MS) this.ahead.answered(this.starvedRuns - this.starvedAtAnswer, this.held.length)
+          if (heldMs < HELD_ANSWER_MS) this.ahead.answered(this.starvedRuns - this.starvedAtAnswer, this.held.size)
           this.starvedAtAnswer = this.starvedRuns
         } catch (err) {
           this.reportFailed(carried, err)
@@ -176,12 +176,12 @@ export class Executor {
 
   /** Leases to ask for: the free slots and the hand's share, less what is held or on its way. */
   private toAsk(): number {
-    return this.options.capacity + this.ahead.wanted - this.running.size - this.held.length - this.requested
+    return this.options.capacity + this.ahead.wanted - this.running.size - this.held.size - this.requested
   }
 
   /** Every lease this worker holds: running, waiting for a slot, finished and not yet reported. */
   private leasedIds(): string[] {
-    return [...this.running.keys(), ...this.held.map((l) => l.jobId), ...this.unreported.keys()]
+    return [...this.running.keys(), ...this.held.keys(), ...this.unreported.keys()]
   }
 
   private hasRateLimits(): boolean {
@@ -203,7 +203,7 @@ export class Executor {
   /** Names whose running and held leases fill their concurrency: the leader leaves them out. */
   private namesAtLimit(): string[] {
     const counts = new Map(this.runningByName)
-    for (const lease of this.held) counts.set(lease.name, (counts.get(lease.name) ?? 0) + 1)
+    for (const lease of this.held.values()) counts.set(lease.name, (counts.get(lease.name) ?? 0) + 1)
     const full: string[] = []
     for (const [name, info] of this.options.catalog()) {
       if (info.concurrency !== undefined && (counts.get(name) ?? 0) >= info.concurrency) full.push(name)
@@ -213,9 +213,9 @@ export class Executor {
 
   /** Runs the lease now if a slot (and its name's concurrency) has room; holds it for one otherwise. */
   private start(lease: GrantedLease): void {
-    if (this.running.has(lease.jobId) || this.held.some((l) => l.jobId === lease.jobId)) return
+    if (this.running.has(lease.jobId) || this.held.has(lease.jobId)) return
     if (this.canRun(lease)) this.run(lease)
-    else this.held.push(lease)
+    else this.held.set(lease.jobId, lease)
   }
 
   private canRun(lease: GrantedLease): boolean {
@@ -234,7 +234,7 @@ export class Executor {
       if (left > 0) this.runningByName.set(lease.name, left)
       else this.runningByName.delete(lease.name)
       this.pendingProgress.delete(lease.jobId)
-      if (this.held.length === 0) this.starvedRuns++
+      if (this.held.size === 0) this.starvedRuns++
       this.startHeld()
       this.pump()
     })
@@ -243,13 +243,10 @@ export class Executor {
 
   /** Starts held leases, in the order they came, while slots have room. */
   private startHeld(): void {
-    for (let i = 0; i < this.held.length && this.running.size < this.options.capacity && !this.stopped; ) {
-      const lease = this.held[i]!
-      if (!this.canRun(lease)) {
-        i++
-        continue
-      }
-      this.held.splice(i, 1)
+    for (const lease of this.held.values()) {
+      if (this.running.size >= this.options.capacity || this.stopped) return
+      if (!this.canRun(lease)) continue
+      this.held.delete(lease.jobId)
       this.run(lease)
     }
   }
@@ -340,11 +337,11 @@ export class Executor {
 
   /** Renews every lease still held (running, waiting for a slot, or finished and not yet reported) in one request; drops or stops those whose lease is gone. */
   private async renew(): Promise<void> {
-    const jobs = [...this.running.values(), ...this.held].map((l) => ({ jobId: l.jobId, attempt: l.attempt }))
+    const jobs = [...this.running.values(), ...this.held.values()].map((l) => ({ jobId: l.jobId, attempt: l.attempt }))
     for (const [jobId, attempt] of this.unreported) if (!this.running.has(jobId)) jobs.push({ jobId, attempt })
     try {
       const lost = new Set(await this.options.source.renew(jobs))
-      for (let i = this.held.length - 1; i >= 0; i--) if (lost.has(this.held[i]!.jobId)) this.held.splice(i, 1)
+      for (const jobId of lost) this.held.delete(jobId)
       for (const jobId of lost) if (this.running.has(jobId)) this.options.pool.abort(jobId, 'the lease was lost: the job was cancelled, or given to another worker')
     } catch (err) {
       this.options.onError?.(err)

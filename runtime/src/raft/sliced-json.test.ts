@@ -1,0 +1,34 @@
+import { crc32 } from 'node:zlib'
+import { describe, expect, it } from 'vitest'
+import { stringifyInSlices } from './sliced-json.js'
+
+describe('JSON made a slice at a time', () => {
+  it('gives JSON.stringify\'s text and its CRC-32, large arrays and all', async () => {
+    const values: unknown[] = [
+      { index: 3, data: { queue: { jobs: Array.from({ length: 2_345 }, (_, i) => ({ id: `j${i}`, note: i % 7 === 0 ? undefined : 'é"\n', n: i })), paused: [] }, lastTime: 5 } },
+      Array.from({ length: 25 }, (_, i) => (i % 4 === 0 ? undefined : { i })),
+      { skip: undefined, f: () => 1, nested: { list: Array.from({ length: 12 }, (_, i) => [i, null]) } },
+      'text',
+      42,
+      null,
+    ]
+    for (const value of values) {
+      const { text, crc } = await stringifyInSlices(value, 10)
+      expect(text).toBe(JSON.stringify(value))
+      expect(crc).toBe(crc32(JSON.stringify(value)))
+    }
+  })
+
+  it('lets the event loop run between slices', async () => {
+    let turns = 0
+    let running = true
+    const spin = () => {
+      turns++
+      if (running) setImmediate(spin)
+    }
+    setImmediate(spin)
+    await stringifyInSlices({ jobs: Array.from({ length: 50_000 }, (_, i) => ({ id: i })) }, 1_000)
+    running = false
+    expect(turns).toBeGreaterThanOrEqual(40)
+  })
+})
