@@ -149,9 +149,10 @@ export class QueueStateMachine {
     return Object.fromEntries(JOB_STATES.map((s) => [s, this.counts.get(s) ?? 0])) as Record<JobState, number>
   }
 
+  /** Unfinished jobs: read for every job enqueued, so summed without building countByState's record. */
   activeCount(): number {
-    const c = this.countByState()
-    return c['waiting-children'] + c.delayed + c.queued + c.leased + c['retry-wait']
+    const c = this.counts
+    return (c.get('waiting-children') ?? 0) + (c.get('delayed') ?? 0) + (c.get('queued') ?? 0) + (c.get('leased') ?? 0) + (c.get('retry-wait') ?? 0)
   }
 
   /** Unfinished jobs by the peer that submitted them (a scan: for rebuilding a count after a restore). */
