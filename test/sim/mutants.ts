@@ -144,9 +144,9 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'snapshot-file-not-synced',
     bug: 'a durable file (the snapshot) is renamed into place without an fsync of its bytes',
     file: 'runtime/src/fs/durable-file.ts',
-    from: `    await writeAll(file, [bytes], 0, target)
+    from: `    await writeAll(file, [bytes.subarray(head)], head, target)
     await syncFile(file, target)`,
-    to: `    await writeAll(file, [bytes], 0, target)`,
+    to: `    await writeAll(file, [bytes.subarray(head)], head, target)`,
     simulator: 'shell',
   },
   {
@@ -157,11 +157,11 @@ export const MUTANTS: readonly Mutant[] = [
       await writeSnapshot(this.dir, snapshot.index, snapshot, this.options.fs)
       this.snapshotOnDisk = snapshot.index
     })
-    await this.trimLog(snapshot.index, entriesAfter)`,
-    to: `    this.snapshotOnDisk = snapshot.index
-    await this.trimLog(snapshot.index, entriesAfter)
+    await this.restartLog(entriesAfter)`,
+    to: `    await this.restartLog(entriesAfter)
     await this.oneAtATime(async () => {
       await writeSnapshot(this.dir, snapshot.index, snapshot, this.options.fs)
+      this.snapshotOnDisk = snapshot.index
     })`,
     simulator: 'shell',
   },

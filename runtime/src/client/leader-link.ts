@@ -32,6 +32,8 @@ export class LeaderLink {
   private rpc: RpcClient | undefined
   private leader: string | undefined
   private hint: string | undefined
+  /** The leader a call last failed on: asked last in the next search, as it is likely down (its dial can wait on a lookup by id). */
+  private suspect: string | undefined
   /** One search for the leader at a time, shared by every request that needs it. */
   private searching: Promise<RpcClient> | undefined
 
@@ -75,6 +77,7 @@ export class LeaderLink {
       } catch (err) {
         if (!isPeerqueueError(err) || !RETRYABLE.has(err.code) || Date.now() + delay > deadline) throw err
         // Drop the channel only if no one replaced it meanwhile.
+        if (used !== undefined && used === this.rpc && err.code === 'E_UNREACHABLE') this.suspect = this.leader
         if (used === undefined || used === this.rpc) await this.forget()
         await new Promise((r) => setTimeout(r, delay))
         // An election takes a few hundred ms: look again often at first, then back off.
@@ -103,7 +106,9 @@ export class LeaderLink {
   }
 
   private async search(): Promise<RpcClient> {
-    const order = [...this.trusted].sort((a, b) => Number(b.id === this.hint) - Number(a.id === this.hint) || Math.random() - 0.5)
+    const order = [...this.trusted].sort(
+      (a, b) => Number(b.id === this.hint) - Number(a.id === this.hint) || Number(a.id === this.suspect) - Number(b.id === this.suspect) || Math.random() - 0.5,
+    )
     const tried = new Set<string>()
     let lastError: unknown
     for (;;) {
@@ -120,6 +125,7 @@ export class LeaderLink {
         if (status.leader === peer.id) {
           this.rpc = rpc
           this.leader = peer.id
+          this.suspect = undefined
           return rpc
         }
         if (status.leader === this.self) {

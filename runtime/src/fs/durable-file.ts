@@ -51,6 +51,11 @@ export interface DurableWriteOptions {
   /** Fail with EEXIST instead of replacing a file that is already there. */
   readonly exclusive?: boolean
   readonly fs?: FileSystem
+  /**
+   * Write and fdatasync this many bytes at a time: a large file (a snapshot) then never has more
+   * than this much waiting for writeback, which a log's fsync on the same disk would wait behind.
+   */
+  readonly flushEvery?: number
 }
 
 /**
@@ -63,7 +68,8 @@ export async function writeFileDurably(path: string, data: string | Uint8Array, 
   const target = options.exclusive ? path : `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`
   const file = await fs.open(target, options.exclusive ? 'wx' : 'w', options.mode)
   try {
-    await writeAll(file, [bytes], 0, target)
+    const head = options.flushEvery === undefined ? 0 : await writeInPieces(file, bytes, options.flushEvery, target)
+    await writeAll(file, [bytes.subarray(head)], head, target)
     await syncFile(file, target)
   } catch (err) {
     await file.close().catch(() => undefined)
@@ -73,6 +79,17 @@ export async function writeFileDurably(path: string, data: string | Uint8Array, 
   await file.close()
   if (!options.exclusive) await fs.rename(target, path)
   await syncDir(dirname(path), fs)
+}
+
+/** Writes all but the last `piece` bytes of `bytes`, each piece made durable before the next; returns how many it wrote. */
+async function writeInPieces(file: WritableFile, bytes: Uint8Array, piece: number, path: string): Promise<number> {
+  let at = 0
+  while (bytes.length - at > piece) {
+    await writeAll(file, [bytes.subarray(at, at + piece)], at, path)
+    await syncFile(file, path, true)
+    at += piece
+  }
+  return at
 }
 
 /** Makes a rename or a new file in `dir` durable: the directory entry is data too. */

@@ -300,7 +300,7 @@ export class RaftNode<Result> {
       this.snapshotWrite = undefined
       // A snapshot from the leader may have replaced it meanwhile, in memory and on disk.
       if (pending.state === 'written' && this.core.log.firstIndex() - 1 === pending.index) {
-        await this.storage.trimLog(pending.index, this.core.log.stableEntriesAfter(pending.index))
+        await this.storage.trimLog(pending.index)
       }
       return
     }

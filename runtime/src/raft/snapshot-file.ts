@@ -8,6 +8,8 @@ import { nodeFileSystem, type FileSystem } from '../fs/file-system.js'
 import { stringifyInSlices } from './sliced-json.js'
 
 const FILE = 'snapshot.json'
+/** A snapshot written in the background goes to disk a megabyte at a time, so the log's fsyncs do not queue behind all of it. */
+const FLUSH_BYTES = 1024 * 1024
 
 export async function writeSnapshot(dir: string, index: number, data: unknown, fs?: FileSystem): Promise<void> {
   const body = JSON.stringify({ index, data })
@@ -17,7 +19,7 @@ export async function writeSnapshot(dir: string, index: number, data: unknown, f
 /** The same file, its JSON made a slice at a time so the peer keeps serving meanwhile. */
 export async function writeSnapshotInSlices(dir: string, index: number, data: unknown, fs?: FileSystem): Promise<void> {
   const { text, crc } = await stringifyInSlices({ index, data })
-  await writeFileDurably(join(dir, FILE), `${crc}\n${text}`, { fs })
+  await writeFileDurably(join(dir, FILE), `${crc}\n${text}`, { fs, flushEvery: FLUSH_BYTES })
 }
 
 export async function readSnapshot<T>(dir: string, fs: FileSystem = nodeFileSystem): Promise<{ index: number; data: T } | undefined> {

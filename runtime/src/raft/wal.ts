@@ -133,11 +133,20 @@ export class WriteAheadLog {
    * segment. The new segment is durable before the old ones go, so a crash leaves one or both.
    */
   async rewrite(records: readonly Uint8Array[]): Promise<void> {
+    await this.startSegment(records, this.lastIndexWritten + 1)
+  }
+
+  /**
+   * Starts a new segment holding `records`, then deletes the older segments whose records all
+   * come before `keepFrom` (what a snapshot covers), keeping the rest as they are. The new
+   * segment is durable before any old one goes.
+   */
+  async startSegment(records: readonly Uint8Array[], keepFrom: number): Promise<void> {
     if (this.broken) throw this.broken
     const first = this.lastIndexWritten + 1
     await this.roll(first)
     await this.append(records.map((bytes, i) => ({ index: first + i, bytes })))
-    await this.compactThrough(first - 1)
+    await this.compactThrough(Math.min(keepFrom, first) - 1)
   }
 
   async close(): Promise<void> {
