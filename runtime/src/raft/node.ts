@@ -68,11 +68,20 @@ export class RaftNode<Result> {
   /** A snapshot this node took, on its way to disk beside the log; the log is trimmed once it is there. */
   private snapshotWrite: { readonly index: number; state: 'writing' | 'written' | 'superseded' } | undefined
 
+  /**
+   * This node's snapshots come a little later than every so many entries, by a share of its own:
+   * members counting the same entries would otherwise all snapshot at once, and a commit needs
+   * the leader and a follower that are not both busy with one.
+   */
+  private readonly snapshotStagger: number
+
   private constructor(
     readonly core: RaftCore,
     private readonly storage: RaftStorage,
     private readonly options: RaftNodeOptions<Result>,
-  ) {}
+  ) {
+    this.snapshotStagger = 1 + 0.5 * (options.raft?.random ?? Math.random)()
+  }
 
   static async open<Result>(options: RaftNodeOptions<Result>): Promise<RaftNode<Result>> {
     const { storage, restored } = await RaftStorage.open(options.dir, options.membership, { groupCommit: options.groupCommit, fs: options.fs })
@@ -304,7 +313,7 @@ export class RaftNode<Result> {
       }
       return
     }
-    const every = Math.max(this.options.snapshotEvery ?? 10_000, this.options.stateMachine.size?.() ?? 0)
+    const every = Math.round(Math.max(this.options.snapshotEvery ?? 10_000, this.options.stateMachine.size?.() ?? 0) * this.snapshotStagger)
     const applied = this.core.log.applied
     // The log starts after the latest snapshot, whether we took it or a leader sent it.
     if (applied - (this.core.log.firstIndex() - 1) < every) return

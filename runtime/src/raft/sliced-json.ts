@@ -1,10 +1,11 @@
 // JSON.stringify's text, made a slice at a time with a turn of the event loop between slices:
 // a snapshot of a queue holding 100,000 jobs is ~40 MB of JSON and ~150 ms of one thread, which
-// would otherwise stall every commit and request on the peer while it is made. Large arrays are
+// would otherwise stall every commit and request on the peer while it is made (a slice of 250
+// jobs is well under a millisecond). Large arrays are
 // cut into slices; everything else is stringified whole. The CRC-32 is kept as the text grows.
 import { crc32 } from 'node:zlib'
 
-const SLICE = 1_000
+const SLICE = 250
 
 export interface SlicedJson {
   readonly text: string
