@@ -22,5 +22,7 @@ describe('entry JSON made once', () => {
     expect(entryJson(entries[0]!)).toBe(entryJson(entries[0]!))
     expect(JSON.parse(entriesJson(entries))).toEqual(entries)
     expect(entriesJson([])).toBe('[]')
+    const fresh: LogEntry = { index: 9, term: 2, kind: 'noop' }
+    expect(entriesJson([fresh], false)).toBe(`[${JSON.stringify(fresh)}]`)
   })
 })

@@ -13,10 +13,17 @@ export function entryJson(entry: LogEntry): string {
   return text
 }
 
-/** `[e1,e2,…]` from the entries' cached JSON. */
-export function entriesJson(entries: readonly LogEntry[]): string {
+/**
+ * `[e1,e2,…]` from the entries' cached JSON. With `keep` false an entry not yet cached is not
+ * cached now: a follower writes the entries it receives once, and keeping their text would only
+ * double what its log holds in memory (a leader has cached its own before its log write).
+ */
+export function entriesJson(entries: readonly LogEntry[], keep = true): string {
   let text = '['
-  for (let i = 0; i < entries.length; i++) text += (i > 0 ? ',' : '') + entryJson(entries[i]!)
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!
+    text += (i > 0 ? ',' : '') + (keep ? entryJson(entry) : (texts.get(entry) ?? JSON.stringify(entry)))
+  }
   return `${text}]`
 }
 

@@ -154,7 +154,7 @@ export class RaftStorage {
   }
 }
 
-/** A record as JSON; entries from their cached JSON, which a leader also sends to every follower. */
+/** A record as JSON; entries from the JSON a leader made to send them, when there is one. */
 function recordJson(r: Record): string {
-  return r.t === 'entries' ? `{"t":"entries","entries":${entriesJson(r.entries)}}` : JSON.stringify(r)
+  return r.t === 'entries' ? `{"t":"entries","entries":${entriesJson(r.entries, false)}}` : JSON.stringify(r)
 }
