@@ -144,9 +144,9 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'snapshot-file-not-synced',
     bug: 'a durable file (the snapshot) is renamed into place without an fsync of its bytes',
     file: 'runtime/src/fs/durable-file.ts',
-    from: `    await writeAll(file, [bytes.subarray(head)], head, target)
+    from: `    await fill(file, target)
     await syncFile(file, target)`,
-    to: `    await writeAll(file, [bytes.subarray(head)], head, target)`,
+    to: `    await fill(file, target)`,
     simulator: 'shell',
   },
   {

@@ -51,11 +51,6 @@ export interface DurableWriteOptions {
   /** Fail with EEXIST instead of replacing a file that is already there. */
   readonly exclusive?: boolean
   readonly fs?: FileSystem
-  /**
-   * Write and fdatasync this many bytes at a time: a large file (a snapshot) then never has more
-   * than this much waiting for writeback, which a log's fsync on the same disk would wait behind.
-   */
-  readonly flushEvery?: number
 }
 
 /**
@@ -64,12 +59,43 @@ export interface DurableWriteOptions {
  */
 export async function writeFileDurably(path: string, data: string | Uint8Array, options: DurableWriteOptions = {}): Promise<void> {
   const bytes = typeof data === 'string' ? Buffer.from(data) : data
+  await replaceDurably(path, options, async (file, target) => {
+    await writeAll(file, [bytes], 0, target)
+  })
+}
+
+/** Hands the next bytes of a file being written in pieces; resolves once they are written. */
+export type PieceWriter = (bytes: Uint8Array) => Promise<void>
+
+/**
+ * The same promise as writeFileDurably, for a file too large to hold as one buffer (a snapshot):
+ * `produce` hands its bytes over in order, each written as it comes and made durable every
+ * `flushEvery` bytes (a log's fsync on the same disk then never waits behind much), and returns
+ * the bytes that go over the file's start at the end (a checksum of what follows, known only then).
+ */
+export async function writeFileInPieces(path: string, produce: (write: PieceWriter) => Promise<Uint8Array>, options: { readonly fs?: FileSystem; readonly flushEvery: number }): Promise<void> {
+  await replaceDurably(path, { fs: options.fs }, async (file, target) => {
+    let at = 0
+    let unsynced = 0
+    const head = await produce(async (bytes) => {
+      at += await writeAll(file, [bytes], at, target)
+      unsynced += bytes.length
+      if (unsynced < options.flushEvery) return
+      await syncFile(file, target, true)
+      unsynced = 0
+    })
+    if (head.length > at) throw new PeerqueueError('E_STORAGE', `${target}: the head written last (${head.length} bytes) is longer than the file (${at})`)
+    await writeAll(file, [head], 0, target)
+  })
+}
+
+/** Temp file filled by `fill`, fsync, rename over `path`, fsync of the folder; the temp file goes on failure. */
+async function replaceDurably(path: string, options: DurableWriteOptions, fill: (file: WritableFile, target: string) => Promise<void>): Promise<void> {
   const fs = options.fs ?? nodeFileSystem
   const target = options.exclusive ? path : `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`
   const file = await fs.open(target, options.exclusive ? 'wx' : 'w', options.mode)
   try {
-    const head = options.flushEvery === undefined ? 0 : await writeInPieces(file, bytes, options.flushEvery, target)
-    await writeAll(file, [bytes.subarray(head)], head, target)
+    await fill(file, target)
     await syncFile(file, target)
   } catch (err) {
     await file.close().catch(() => undefined)
@@ -79,17 +105,6 @@ export async function writeFileDurably(path: string, data: string | Uint8Array, 
   await file.close()
   if (!options.exclusive) await fs.rename(target, path)
   await syncDir(dirname(path), fs)
-}
-
-/** Writes all but the last `piece` bytes of `bytes`, each piece made durable before the next; returns how many it wrote. */
-async function writeInPieces(file: WritableFile, bytes: Uint8Array, piece: number, path: string): Promise<number> {
-  let at = 0
-  while (bytes.length - at > piece) {
-    await writeAll(file, [bytes.subarray(at, at + piece)], at, path)
-    await syncFile(file, path, true)
-    at += piece
-  }
-  return at
 }
 
 /** Makes a rename or a new file in `dir` durable: the directory entry is data too. */

@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { stringifyInSlices } from './sliced-json.js'
+import { stringifyInSlices, writeJsonInSlices } from './sliced-json.js'
 
 describe('JSON made a slice at a time', () => {
   it('gives JSON.stringify\'s text and its CRC-32, large arrays and all', async () => {
@@ -30,5 +30,21 @@ describe('JSON made a slice at a time', () => {
     await stringifyInSlices({ jobs: Array.from({ length: 50_000 }, (_, i) => ({ id: i })) }, 1_000)
     running = false
     expect(turns).toBeGreaterThanOrEqual(40)
+  })
+
+  it('hands the text on in pieces as it is made, each awaited before the next slice', async () => {
+    const value = { index: 9, data: { jobs: Array.from({ length: 20_000 }, (_, i) => ({ id: `job-${i}`, payload: 'x'.repeat(40) })) } }
+    const pieces: string[] = []
+    let busy = false
+    const crc = await writeJsonInSlices(value, async (text) => {
+      expect(busy).toBe(false)
+      busy = true
+      pieces.push(text)
+      await new Promise((resolve) => setImmediate(resolve))
+      busy = false
+    })
+    expect(pieces.length).toBeGreaterThan(2)
+    expect(pieces.join('')).toBe(JSON.stringify(value))
+    expect(crc).toBe(crc32(JSON.stringify(value)))
   })
 })
