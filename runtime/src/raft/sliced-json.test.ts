@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { stringifyInSlices, writeJsonInSlices } from './sliced-json.js'
 
 describe('JSON made a slice at a time', () => {
@@ -46,5 +46,16 @@ describe('JSON made a slice at a time', () => {
     expect(pieces.length).toBeGreaterThan(2)
     expect(pieces.join('')).toBe(JSON.stringify(value))
     expect(crc).toBe(crc32(JSON.stringify(value)))
+  })
+
+  it('sleeps between slices (a timer, not only a turn), so the process gives up its core', async () => {
+    const timers = vi.spyOn(globalThis, 'setTimeout')
+    try {
+      await stringifyInSlices({ jobs: Array.from({ length: 10_000 }, (_, i) => ({ id: i })) }, 1_000)
+      const rests = timers.mock.calls.filter(([, ms]) => typeof ms === 'number' && ms >= 1)
+      expect(rests.length).toBeGreaterThanOrEqual(10)
+    } finally {
+      timers.mockRestore()
+    }
   })
 })
