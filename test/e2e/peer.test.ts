@@ -1,5 +1,5 @@
 // One trusted peer as a child process, driven through the typed client over libp2p.
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect, JobCancelledError, JobFailedError, type Queue } from '@peerqueue/sdk/client'
@@ -22,6 +22,12 @@ describe('a trusted peer serving clients', () => {
   afterAll(async () => {
     await queue?.close()
     if (peer) expect(await stopPeer(peer)).toBe(0)
+  })
+
+  it('runs with its young generation capped: Node started again in the same process with the flag', async () => {
+    const cmdline = (await readFile(`/proc/${peer.child.pid}/cmdline`, 'utf8')).split('\0')
+    expect(cmdline).toContain('--max-semi-space-size=4')
+    expect(cmdline.filter((arg) => arg.startsWith('--max-semi-space-size'))).toHaveLength(1)
   })
 
   it('runs a job and returns its typed result with rich values intact', async () => {
