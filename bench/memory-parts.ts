@@ -6,6 +6,7 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { PEER_SEMI_SPACE_MB } from '../runtime/src/cli/young-generation.js'
 
 // Not from ./lib/peers.js: that loads the runtime, and the first stage must be bare Node.
 const REPO = join(import.meta.dirname, '..', '..')
@@ -107,7 +108,8 @@ async function bundleNoop(): Promise<string> {
 
 function measure(stage: Stage, bundle: string): Promise<{ rssMb: number; serviceRssMb?: number }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--expose-gc', process.argv[1]!, '--stage', stage, '--bundle', bundle], { stdio: ['ignore', 'pipe', 'inherit'] })
+    // With the young generation a peer command runs with (runtime/src/cli/young-generation.ts).
+    const proc = spawn(process.execPath, ['--expose-gc', `--max-semi-space-size=${PEER_SEMI_SPACE_MB}`, process.argv[1]!, '--stage', stage, '--bundle', bundle], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     proc.stdout.on('data', (c: Buffer) => (out += c.toString()))
     const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000)
