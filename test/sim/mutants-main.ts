@@ -88,10 +88,10 @@ const chosen = MUTANTS.filter((m) => values.only === undefined || m.name === val
 if (chosen.length === 0) throw new Error(`no mutant named ${values.only}; there are: ${MUTANTS.map((m) => m.name).join(', ')}`)
 const verdicts: Verdict[] = []
 for (const mutant of chosen) {
-  const verdict = await run(mutant, seeds)
+  const verdict = await run(mutant, Math.max(seeds, mutant.minSeeds ?? 0))
   verdicts.push(verdict)
   if (!values.json) console.log(`${mutant.name.padEnd(28)} ${verdict.caught ? `caught at seed ${verdict.seed}` : `NOT caught in ${verdict.seedsRun} seeds`}  (${verdict.seconds} s)${verdict.violation ? `  ${verdict.violation}` : ''}`)
 }
 const caught = verdicts.filter((v) => v.caught).length
 if (values.json) console.log(JSON.stringify({ seeds, caught, mutants: verdicts.length, verdicts }))
-else console.log(`sim:mutants: ${caught} of ${verdicts.length} caught within ${seeds} seeds`)
+else console.log(`sim:mutants: ${caught} of ${verdicts.length} caught within ${seeds} seeds (more where a mutant asks for more)`)
