@@ -1,6 +1,13 @@
 import { crc32 } from 'node:zlib'
 import { describe, expect, it, vi } from 'vitest'
-import { stringifyInSlices, writeJsonInSlices } from './sliced-json.js'
+import { writeJsonInSlices } from './sliced-json.js'
+
+/** The whole text and its CRC, gathered from the pieces. */
+async function stringifyInSlices(value: unknown, slice: number): Promise<{ text: string; crc: number }> {
+  const parts: string[] = []
+  const crc = await writeJsonInSlices(value, (text) => void parts.push(text), slice)
+  return { text: parts.join(''), crc }
+}
 
 describe('JSON made a slice at a time', () => {
   it('gives JSON.stringify\'s text and its CRC-32, large arrays and all', async () => {

@@ -11,19 +11,8 @@ const SLICE = 250
 /** Characters gathered before they go to the sink. */
 const PIECE = 256 * 1024
 
-export interface SlicedJson {
-  readonly text: string
-  readonly crc: number
-}
-
 /** Takes the text in order, a piece at a time; the next slice waits for the piece it was given. */
 export type JsonSink = (text: string) => void | Promise<void>
-
-export async function stringifyInSlices(value: unknown, slice = SLICE): Promise<SlicedJson> {
-  const parts: string[] = []
-  const crc = await writeJsonInSlices(value, (text) => void parts.push(text), slice)
-  return { text: parts.join(''), crc }
-}
 
 /** Hands JSON.stringify's text of `value` to `sink` in pieces, slices apart; returns the text's CRC-32. */
 export async function writeJsonInSlices(value: unknown, sink: JsonSink, slice = SLICE): Promise<number> {
