@@ -391,7 +391,7 @@ export class Peer {
         link?.suggest(from)
         this.census.heard(poll)
       },
-    })
+    }, this.hearsWorkers())
     this.announceTimer = setInterval(() => this.announce(), ANNOUNCE_EVERY_MS)
     if (!group) {
       if (this.offersToHost()) await this.hostAsDelegate()
@@ -724,6 +724,11 @@ export class Peer {
     this.parts.scheduler?.wake()
     this.executor?.pump()
     this.announce()
+  }
+
+  /** Trusted peers read worker announcements (status, delegates), and so do delegates (shard members' addresses). */
+  private hearsWorkers(): boolean {
+    return this.parts.mode !== 'worker' || this.offersToHost()
   }
 
   private announce(): void {
