@@ -7,6 +7,7 @@ import { webSockets } from '@libp2p/websockets'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { coalescingWrites } from './coalesced-writes.js'
+import { fastMessageId } from './fast-message-id.js'
 import { identify } from '@libp2p/identify'
 import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub'
 import type { KadDHT } from '@libp2p/kad-dht'
@@ -47,6 +48,7 @@ export async function createPeerNode(options: NodeOptions): Promise<PeerNode> {
       globalSignaturePolicy: StrictSign,
       allowPublishToZeroTopicPeers: true,
       emitSelf: false,
+      fastMsgIdFn: fastMessageId,
       // Gossipsub's default scoring graylists every peer of an address shared by more than 10,
       // and then neither sends to them nor hears them. peerqueue expects many workers behind
       // one NAT or on one machine; trust comes from signatures and the registry, not addresses.
