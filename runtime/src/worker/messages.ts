@@ -7,14 +7,6 @@ export const NON_RETRYABLE_BRAND = Symbol.for('peerqueue.non-retryable')
 export const ABORT_CHANNEL = 'peerqueue:abort'
 /** Handler threads → main thread: progress reports. */
 export const PROGRESS_CHANNEL = 'peerqueue:progress'
-/** Handler threads → main thread: which thread a run started on (to terminate it if it runs away). */
-export const STARTED_CHANNEL = 'peerqueue:started'
-
-export interface StartedMessage {
-  readonly jobId: string
-  readonly threadId: number
-}
-
 export interface HandlerInfo {
   readonly name: string
   readonly bundle: string
@@ -40,7 +32,14 @@ export type ThreadTask =
       readonly payload: string
       readonly timeoutMs: number
       readonly children?: readonly ChildOutcome[]
+      /** Where the thread writes its id as the run starts (run-cells.ts); -1: nowhere. */
+      readonly cell: number
     }
+
+/** What each handler thread is given as it starts (Piscina's workerData). */
+export interface ThreadData {
+  readonly runCells: SharedArrayBuffer
+}
 
 /** A handler's rate limit as the leader needs it; `keyed`: the key comes from the payload. */
 export interface RateLimitInfo {

@@ -11,15 +11,15 @@ import { dirname, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
 import { errorMessage } from '../errors.js'
+import { RunCells } from './run-cells.js'
 import {
   ABORT_CHANNEL,
   PROGRESS_CHANNEL,
-  STARTED_CHANNEL,
   type AbortMessage,
   type HandlerInfo,
   type ProgressMessage,
   type RunOutcome,
-  type StartedMessage,
+  type ThreadData,
   type ThreadTask,
   type ValidateOutcome,
 } from './messages.js'
@@ -38,8 +38,8 @@ export interface RunRequest {
 interface ActiveRun {
   killTimer: NodeJS.Timeout | undefined
   killReason: string | undefined
-  /** The thread it runs on, once the thread said so. */
-  threadId: number | undefined
+  /** Where its thread writes its id as the run starts. */
+  readonly cell: number
   /** Ends the wait for the run at once (its thread is being terminated, or never said which it was). */
   giveUp: (reason: Error) => void
 }
@@ -48,7 +48,7 @@ export class HandlerPool {
   private readonly piscina: Piscina<ThreadTask, HandlerInfo | ValidateOutcome[] | RunOutcome>
   private readonly abortChannel = new BroadcastChannel(ABORT_CHANNEL)
   private readonly progressChannel = new BroadcastChannel(PROGRESS_CHANNEL)
-  private readonly startedChannel = new BroadcastChannel(STARTED_CHANNEL)
+  private readonly cells: RunCells
   private readonly active = new Map<string, ActiveRun>()
   /** Runs at once, across every thread. */
   readonly slots: number
@@ -58,7 +58,11 @@ export class HandlerPool {
     // More threads than cores only adds start-up, memory and scheduling: handlers are mostly
     // asynchronous, and a thread runs several at once.
     const threads = Math.min(this.slots, availableParallelism())
+    // Room for every slot, and for runs given up on (their cells come back when their tasks settle).
+    this.cells = new RunCells(2 * this.slots + 16)
+    const threadData: ThreadData = { runCells: this.cells.buffer }
     this.piscina = new Piscina({
+      workerData: threadData,
       filename: threadFile(),
       // No thread while there is nothing to run: an idle peer (a trusted peer with --no-work, a
       // worker waiting for jobs) holds none of the ~14 MB each costs once idleTimeout passes.
@@ -68,13 +72,7 @@ export class HandlerPool {
       concurrentTasksPerWorker: Math.ceil(this.slots / threads),
     })
     this.progressChannel.onmessage = (event) => onProgress((event as { data: ProgressMessage }).data)
-    this.startedChannel.onmessage = (event) => {
-      const started = (event as { data: StartedMessage }).data
-      const run = this.active.get(started.jobId)
-      if (run) run.threadId = started.threadId
-    }
     this.progressChannel.unref()
-    this.startedChannel.unref()
     this.abortChannel.unref()
   }
 
@@ -94,14 +92,20 @@ export class HandlerPool {
   async run(request: RunRequest): Promise<RunOutcome> {
     let giveUp: (reason: Error) => void = () => undefined
     const givenUp = new Promise<never>((_, reject) => (giveUp = reject))
-    const run: ActiveRun = { killTimer: undefined, killReason: undefined, threadId: undefined, giveUp }
+    const run: ActiveRun = { killTimer: undefined, killReason: undefined, cell: this.cells.take(), giveUp }
     this.active.set(request.jobId, run)
     run.killTimer = setTimeout(
       () => this.kill(run, `timed out after ${request.timeoutMs} ms and did not stop when ctx.signal aborted, so its thread was terminated`),
       request.timeoutMs + ABORT_GRACE_MS,
     )
     try {
-      return (await Promise.race([this.piscina.run({ kind: 'run', ...request }), givenUp])) as RunOutcome
+      const task = this.piscina.run({ kind: 'run', ...request, cell: run.cell })
+      // A run given up on may still start later in its thread: its cell is not reused until then.
+      void task.then(
+        () => this.cells.release(run.cell),
+        () => this.cells.release(run.cell),
+      )
+      return (await Promise.race([task, givenUp])) as RunOutcome
     } catch (err) {
       if (run.killReason !== undefined) return { ok: false, error: { name: 'TimeoutError', message: run.killReason, retryable: true } }
       return { ok: false, error: { name: 'ThreadExited', message: `the handler's thread ended abruptly: ${errorMessage(err)}`, retryable: true } }
@@ -125,7 +129,6 @@ export class HandlerPool {
     for (const [jobId] of this.active) this.abort(jobId, 'the peer is shutting down')
     this.abortChannel.close()
     this.progressChannel.close()
-    this.startedChannel.close()
     await this.piscina.close({ force: true })
   }
 
@@ -135,7 +138,8 @@ export class HandlerPool {
    */
   private kill(run: ActiveRun, reason: string): void {
     run.killReason = reason
-    const thread = run.threadId === undefined ? undefined : this.piscina.threads.find((t) => t.threadId === run.threadId)
+    const threadId = this.cells.threadOf(run.cell)
+    const thread = threadId === undefined ? undefined : this.piscina.threads.find((t) => t.threadId === threadId)
     void thread?.terminate()
     run.giveUp(new Error(reason))
   }

@@ -1,28 +1,28 @@
 // Entry point of a handler thread (a Piscina worker). It imports handler bundles, validates
 // payloads with the job's schema, and runs handlers with a context whose signal aborts on
 // timeout or cancel. Results and errors leave as superjson text.
-import { BroadcastChannel, threadId } from 'node:worker_threads'
+import { BroadcastChannel, threadId, workerData } from 'node:worker_threads'
 import superjson from 'superjson'
 import { describeSchemaIssues } from './schema-issues.js'
 import { loadJob, type JobContext, type LoadedJob } from './job-module.js'
 import { randomUUID } from 'node:crypto'
+import { markStarted } from './run-cells.js'
 import { type FollowUp,
   ABORT_CHANNEL,
   NON_RETRYABLE_BRAND,
   PROGRESS_CHANNEL,
-  STARTED_CHANNEL,
   type AbortMessage,
-  type StartedMessage,
   type HandlerInfo,
   type ProgressMessage,
   type RunOutcome,
+  type ThreadData,
   type ThreadTask,
   type ValidateOutcome,
 } from './messages.js'
 
 const running = new Map<string, AbortController>()
 const progressChannel = new BroadcastChannel(PROGRESS_CHANNEL)
-const startedChannel = new BroadcastChannel(STARTED_CHANNEL)
+const runCells = (workerData as ThreadData | undefined)?.runCells
 const abortChannel = new BroadcastChannel(ABORT_CHANNEL)
 abortChannel.onmessage = (event) => {
   const message = (event as { data: AbortMessage }).data
@@ -30,7 +30,6 @@ abortChannel.onmessage = (event) => {
 }
 // Channels must not keep an idle thread alive; Piscina decides when threads end.
 progressChannel.unref()
-startedChannel.unref()
 abortChannel.unref()
 
 export default async function handle(task: ThreadTask): Promise<HandlerInfo | ValidateOutcome[] | RunOutcome> {
@@ -100,8 +99,7 @@ async function run(task: Extract<ThreadTask, { kind: 'run' }>): Promise<RunOutco
   if (!checked.ok) return { ok: false, error: { name: 'PayloadInvalid', message: checked.message, retryable: false } }
   const controller = new AbortController()
   running.set(task.jobId, controller)
-  const started: StartedMessage = { jobId: task.jobId, threadId }
-  startedChannel.postMessage(started)
+  markStarted(runCells, task.cell, threadId)
   const timer = setTimeout(() => controller.abort(timeoutError(task.timeoutMs)), task.timeoutMs)
   try {
     const followUps: FollowUp[] = []
