@@ -1,18 +1,9 @@
 // RPC frames: one JSON object per length-prefixed message. Requests carry an id so one stream
 // carries many requests at once; a reply echoes the id.
-import { lpStream } from '@libp2p/utils'
-import type { Stream } from '@libp2p/interface'
 import { PeerqueueError, type ErrorCode } from '../errors.js'
 
+/** The largest frame a peer reads (frame-stream.ts); a larger Raft frame travels in chunks. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024
-
-/**
- * Length-prefixed frames on a stream. The read buffer must hold a whole frame, and more when the
- * sender pipelines: libp2p's default (4 MiB) would abort the stream on any larger frame.
- */
-export function frameStream(stream: Stream) {
-  return lpStream(stream, { maxDataLength: MAX_FRAME_BYTES, maxBufferSize: 2 * MAX_FRAME_BYTES })
-}
 
 export interface RequestFrame {
   readonly id: number

@@ -8,7 +8,8 @@ import { isMessage } from '../raft/message-check.js'
 import type { Message, NodeId } from '../raft/types.js'
 import { messageJson } from '../raft/entry-json.js'
 import type { Transport } from '../raft/transport.js'
-import { frameStream } from './frames.js'
+import { MAX_FRAME_BYTES } from './frames.js'
+import { readFrames, writeFrame } from './frame-stream.js'
 import { locate } from './locate.js'
 import type { PeerNode } from './node.js'
 
@@ -70,7 +71,7 @@ export class Libp2pRaftTransport implements Transport {
         return
       }
       transport.inbound.add(stream)
-      void transport.readFrom(stream, sender, group, receive).finally(() => transport.inbound.delete(stream))
+      transport.readFrom(stream, sender, group, receive, () => transport.inbound.delete(stream))
     }, { maxInboundStreams: 8 })
     for (const [id, addrs] of peers.members) await node.peerStore.merge(peerIdFromString(id), { multiaddrs: addrs.map((a) => multiaddr(a)) })
     return transport
@@ -108,7 +109,7 @@ export class Libp2pRaftTransport implements Transport {
       .then((peer) => this.node.dialProtocol(peer, `${RAFT_PROTOCOL}/${this.group}`, { signal }))
       .then((stream) => {
         link.stream = stream
-        link.writer = frameStream(stream)
+        link.writer = { write: (bytes) => writeFrame(stream, bytes) }
         link.backoff = RECONNECT_MIN_MS
         stream.addEventListener('close', () => this.drop(link))
       })
@@ -126,24 +127,27 @@ export class Libp2pRaftTransport implements Transport {
     link.stream = undefined
   }
 
-  private async readFrom(stream: Stream, sender: NodeId, group: string, receive: (message: Message) => void): Promise<void> {
-    const lp = frameStream(stream)
+  private readFrom(stream: Stream, sender: NodeId, group: string, receive: (message: Message) => void, ended: () => void): void {
     const decoder = new TextDecoder()
     const chunks = new ChunkedFrame()
-    try {
-      for (;;) {
-        const whole = chunks.add((await lp.read()).subarray())
-        if (!whole) continue
+    readFrames(
+      stream,
+      MAX_FRAME_BYTES,
+      (piece) => {
+        const whole = chunks.add(piece)
+        if (!whole) return
         const batch = JSON.parse(decoder.decode(whole)) as unknown
         if (!Array.isArray(batch)) throw new Error('a frame must hold an array of messages')
         for (const message of batch as unknown[]) {
           if (!isMessage(message) || message.from !== sender || message.group !== group) continue
           receive(message)
         }
-      }
-    } catch {
-      stream.abort(new Error('raft stream ended'))
-    }
+      },
+      () => {
+        stream.abort(new Error('raft stream ended'))
+        ended()
+      },
+    )
   }
 }
 

@@ -3,7 +3,8 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Stream } from '@libp2p/interface'
 import { PeerqueueError, errorMessage, isPeerqueueError } from '../errors.js'
-import { decodeReply, decodeRequest, encodeFrame, frameStream, type ReplyFrame } from './frames.js'
+import { decodeReply, decodeRequest, encodeFrame, MAX_FRAME_BYTES, type ReplyFrame } from './frames.js'
+import { readFrames, writeFrame } from './frame-stream.js'
 import { locate } from './locate.js'
 import type { PeerNode } from './node.js'
 import { PeerRateLimiter, type RateLimit } from './rate-limit.js'
@@ -24,24 +25,24 @@ export async function serveRpc(node: PeerNode, handler: RpcHandler, limit?: Rate
     return handler(method, params, caller)
   }
   await node.handle(RPC_PROTOCOL, (stream: Stream, connection: Connection) => {
-    void serveStream(stream, { peerId: connection.remotePeer.toString() }, limited)
+    serveStream(stream, { peerId: connection.remotePeer.toString() }, limited)
   }, { maxInboundStreams: 1024 })
 }
 
-async function serveStream(stream: Stream, caller: Caller, handler: RpcHandler): Promise<void> {
-  const lp = frameStream(stream)
-  const reply = (frame: ReplyFrame) => lp.write(encodeFrame(frame)).catch(() => undefined)
-  try {
-    for (;;) {
-      const request = decodeRequest((await lp.read()).subarray())
+function serveStream(stream: Stream, caller: Caller, handler: RpcHandler): void {
+  const reply = (frame: ReplyFrame) => writeFrame(stream, encodeFrame(frame)).catch(() => undefined)
+  readFrames(
+    stream,
+    MAX_FRAME_BYTES,
+    (bytes) => {
+      const request = decodeRequest(bytes)
       handler(request.method, request.params, caller).then(
         (value) => reply({ id: request.id, ok: true, value: value ?? null }),
         (err: unknown) => reply(errorReply(request.id, err)),
       )
-    }
-  } catch {
-    stream.abort(new Error('rpc stream closed'))
-  }
+    },
+    () => stream.abort(new Error('rpc stream closed')),
+  )
 }
 
 function errorReply(id: number, err: unknown): ReplyFrame {
@@ -59,11 +60,9 @@ export class RpcClient {
   private nextId = 1
   private readonly pending = new Map<number, Pending>()
   private closedWith: Error | undefined
-  private readonly lp
 
   private constructor(private readonly stream: Stream) {
-    this.lp = frameStream(stream)
-    void this.readReplies()
+    readFrames(stream, MAX_FRAME_BYTES, (bytes) => this.onReply(bytes), (reason) => this.fail(new PeerqueueError('E_UNREACHABLE', `lost the connection to the trusted peer: ${errorMessage(reason)}`)))
   }
 
   /** Dials a peer known only by its id: libp2p finds its addresses in the peer store or the DHT. */
@@ -115,7 +114,7 @@ export class RpcClient {
     result.catch(() => undefined)
     try {
       try {
-        await this.lp.write(encodeFrame({ id, method, params }))
+        await writeFrame(this.stream, encodeFrame({ id, method, params }))
       } catch (err) {
         // The stream is closing or gone (the peer went away): nothing was sent, so the caller may try elsewhere.
         this.fail(new PeerqueueError('E_UNREACHABLE', `lost the connection to the trusted peer: ${errorMessage(err)}`))
@@ -132,19 +131,13 @@ export class RpcClient {
     await this.stream.close().catch(() => this.stream.abort(new Error('closed')))
   }
 
-  private async readReplies(): Promise<void> {
-    try {
-      for (;;) {
-        const frame = decodeReply((await this.lp.read()).subarray())
-        const waiter = this.pending.get(frame.id)
-        if (!waiter) continue
-        this.pending.delete(frame.id)
-        if (frame.ok) waiter.resolve(frame.value)
-        else waiter.reject(new PeerqueueError(frame.code, frame.message))
-      }
-    } catch (err) {
-      this.fail(new PeerqueueError('E_UNREACHABLE', `lost the connection to the trusted peer: ${errorMessage(err)}`))
-    }
+  private onReply(bytes: Uint8Array): void {
+    const frame = decodeReply(bytes)
+    const waiter = this.pending.get(frame.id)
+    if (!waiter) return
+    this.pending.delete(frame.id)
+    if (frame.ok) waiter.resolve(frame.value)
+    else waiter.reject(new PeerqueueError(frame.code, frame.message))
   }
 
   private fail(err: Error): void {
