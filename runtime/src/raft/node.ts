@@ -236,9 +236,14 @@ export class RaftNode<Result> {
         const late: Message[] = []
         for (const message of ready.messages) (sendsBeforePersist(message) ? early : late).push(message)
         this.transport.send(early)
+        // What a ready commits was made durable by the readies before it. One that only moves
+        // the commit index on (which need not be durable) is applied before its record is
+        // written, so the answers it releases do not wait for that write.
+        const applyFirst = ready.snapshot === undefined && !this.storage.mustSync(ready)
+        if (applyFirst) this.apply(ready)
         await this.storage.save(ready)
         this.transport.send(late)
-        this.apply(ready)
+        if (!applyFirst) this.apply(ready)
         this.core.advance(ready)
         this.serveReads()
         this.noticeRoleChange()

@@ -62,11 +62,16 @@ export class RaftStorage {
   }
 
   /** Step 1 of handling a Ready: everything durable before any message leaves. */
+  /**
+   * Term and vote must be durable before any message goes out, and so must new entries. The
+   * commit index need not be: after a crash a lower one is safe, and the leader repeats it.
+   */
+  mustSync(ready: Ready): boolean {
+    return ready.entries.length > 0 || (ready.hardState !== undefined && (ready.hardState.term !== this.hardState.term || ready.hardState.vote !== this.hardState.vote))
+  }
+
   async save(ready: Ready): Promise<void> {
-    // Term and vote must be durable before any message goes out, and so must new entries. The
-    // commit index need not be: after a crash a lower one is safe, and the leader repeats it.
-    const mustSync =
-      ready.entries.length > 0 || (ready.hardState !== undefined && (ready.hardState.term !== this.hardState.term || ready.hardState.vote !== this.hardState.vote))
+    const mustSync = this.mustSync(ready)
     if (ready.hardState) this.hardState = ready.hardState
     if (ready.snapshot) await this.saveSnapshot(ready.snapshot, [])
     const records: Record[] = []
