@@ -59,11 +59,14 @@ describe('shards', () => {
 
     expect(new Set(ids).size).toBe(2_000)
     const shardOf = (id: string) => (id.includes('.') ? Number(id.split('.')[0]) : 0)
-    expect(new Set(ids.map(shardOf)).size).toBeGreaterThanOrEqual(5)
+    const shardsUsed = new Set(ids.map(shardOf)).size
+    expect(shardsUsed).toBeGreaterThanOrEqual(5)
     expect((await Promise.all(results)).every((r) => r.slept === 100)).toBe(true)
 
+    // Every shard that took jobs, but the root's own (shard 0), was minted; how many more were
+    // minted ahead depends on how fast the jobs ran meanwhile.
     const minted = (await statusOf(queue)).shardsMinted ?? 0
-    expect(minted).toBeGreaterThanOrEqual(5)
+    expect(minted).toBeGreaterThanOrEqual(shardsUsed - 1)
     // Some shards were kept by delegates, and some delegate led one.
     expect(keptByDelegates.size).toBeGreaterThan(0)
     expect(ledByDelegates.size).toBeGreaterThan(0)
