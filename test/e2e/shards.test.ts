@@ -63,10 +63,10 @@ describe('shards', () => {
     expect(shardsUsed).toBeGreaterThanOrEqual(5)
     expect((await Promise.all(results)).every((r) => r.slept === 100)).toBe(true)
 
-    // Every shard that took jobs, but the root's own (shard 0), was minted; how many more were
-    // minted ahead depends on how fast the jobs ran meanwhile.
+    // Shard ids are minted in order, so status counts at least up to the highest id a job
+    // landed in; how many more were minted ahead depends on how fast the jobs ran meanwhile.
     const minted = (await statusOf(queue)).shardsMinted ?? 0
-    expect(minted).toBeGreaterThanOrEqual(shardsUsed - 1)
+    expect(minted).toBeGreaterThanOrEqual(Math.max(...ids.map(shardOf)))
     // Some shards were kept by delegates, and some delegate led one.
     expect(keptByDelegates.size).toBeGreaterThan(0)
     expect(ledByDelegates.size).toBeGreaterThan(0)
