@@ -7,6 +7,7 @@ export const NON_RETRYABLE_BRAND = Symbol.for('peerqueue.non-retryable')
 export const ABORT_CHANNEL = 'peerqueue:abort'
 /** Handler threads → main thread: progress reports. */
 export const PROGRESS_CHANNEL = 'peerqueue:progress'
+
 export interface HandlerInfo {
   readonly name: string
   readonly bundle: string

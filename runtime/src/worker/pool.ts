@@ -40,7 +40,7 @@ interface ActiveRun {
   killReason: string | undefined
   /** Where its thread writes its id as the run starts. */
   readonly cell: number
-  /** Ends the wait for the run at once (its thread is being terminated, or never said which it was). */
+  /** Ends the wait for the run at once (its thread is being terminated, or it had not started on one). */
   giveUp: (reason: Error) => void
 }
 

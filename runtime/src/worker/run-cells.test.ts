@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { markStarted, RunCells } from './run-cells.js'
+import { cellsOf, markStarted, RunCells } from './run-cells.js'
 
 describe('run cells', () => {
   it('tells a run thread by its cell once the thread has written it', () => {
@@ -8,7 +8,7 @@ describe('run cells', () => {
     const b = cells.take()
     expect(new Set([a, b]).size).toBe(2)
     expect(cells.threadOf(a)).toBeUndefined()
-    markStarted(cells.buffer, a, 7)
+    markStarted(cellsOf(cells.buffer), a, 7)
     expect(cells.threadOf(a)).toBe(7)
     expect(cells.threadOf(b)).toBeUndefined()
   })
@@ -18,7 +18,7 @@ describe('run cells', () => {
     const a = cells.take()
     expect(cells.take()).toBe(-1)
     expect(cells.threadOf(-1)).toBeUndefined()
-    markStarted(cells.buffer, a, 3)
+    markStarted(cellsOf(cells.buffer), a, 3)
     cells.release(a)
     const again = cells.take()
     expect(again).toBe(a)

@@ -37,7 +37,12 @@ export class RunCells {
   }
 }
 
+/** The thread's side: the cells as it sees them (from RunCells.buffer), or undefined without any. */
+export function cellsOf(buffer: SharedArrayBuffer | undefined): Int32Array | undefined {
+  return buffer ? new Int32Array(buffer) : undefined
+}
+
 /** The thread's side: says that this thread started the run of `cell`. Thread ids start at 1. */
-export function markStarted(buffer: SharedArrayBuffer | undefined, cell: number, threadId: number): void {
-  if (buffer && cell >= 0) Atomics.store(new Int32Array(buffer), cell, threadId)
+export function markStarted(cells: Int32Array | undefined, cell: number, threadId: number): void {
+  if (cells && cell >= 0) Atomics.store(cells, cell, threadId)
 }

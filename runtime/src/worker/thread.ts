@@ -6,7 +6,7 @@ import superjson from 'superjson'
 import { describeSchemaIssues } from './schema-issues.js'
 import { loadJob, type JobContext, type LoadedJob } from './job-module.js'
 import { randomUUID } from 'node:crypto'
-import { markStarted } from './run-cells.js'
+import { cellsOf, markStarted } from './run-cells.js'
 import { type FollowUp,
   ABORT_CHANNEL,
   NON_RETRYABLE_BRAND,
@@ -22,7 +22,7 @@ import { type FollowUp,
 
 const running = new Map<string, AbortController>()
 const progressChannel = new BroadcastChannel(PROGRESS_CHANNEL)
-const runCells = (workerData as ThreadData | undefined)?.runCells
+const runCells = cellsOf((workerData as ThreadData | undefined)?.runCells)
 const abortChannel = new BroadcastChannel(ABORT_CHANNEL)
 abortChannel.onmessage = (event) => {
   const message = (event as { data: AbortMessage }).data
