@@ -61,7 +61,6 @@ export class RaftStorage {
     return { storage, restored: { hardState, snapshot, entries, initialMembership } }
   }
 
-  /** Step 1 of handling a Ready: everything durable before any message leaves. */
   /**
    * Term and vote must be durable before any message goes out, and so must new entries. The
    * commit index need not be: after a crash a lower one is safe, and the leader repeats it.
@@ -70,6 +69,7 @@ export class RaftStorage {
     return ready.entries.length > 0 || (ready.hardState !== undefined && (ready.hardState.term !== this.hardState.term || ready.hardState.vote !== this.hardState.vote))
   }
 
+  /** Step 1 of handling a Ready: everything durable before any message leaves. */
   async save(ready: Ready): Promise<void> {
     const mustSync = this.mustSync(ready)
     if (ready.hardState) this.hardState = ready.hardState
