@@ -127,11 +127,9 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'send-before-persist',
     bug: 'the shell sends the messages that must wait for the disk (votes, acknowledgements) before the Ready is durable',
     file: 'runtime/src/raft/node.ts',
-    from: `        this.transport.send(early)
-        await this.storage.save(ready)
+    from: `        await this.storage.save(ready)
         this.transport.send(late)`,
-    to: `        this.transport.send(early)
-        this.transport.send(late)
+    to: `        this.transport.send(late)
         await this.storage.save(ready)`,
     simulator: 'shell',
   },
