@@ -1,6 +1,8 @@
 import fc from 'fast-check'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { describe, expect, it } from 'vitest'
-import { encodeFrameBytes, FrameDecoder, FrameError } from './frame-stream.js'
+import { encodeFrameBytes, FrameDecoder, FrameError, readFrames, writeFrame } from './frame-stream.js'
+import { createPeerNode } from './node.js'
 
 describe('length-prefixed frame decoder', () => {
   it('writes the length as an unsigned varint', () => {
@@ -41,4 +43,30 @@ describe('length-prefixed frame decoder', () => {
     expect(() => new FrameDecoder(10).push(encodeFrameBytes(new Uint8Array(11)))).toThrow(FrameError)
     expect(() => new FrameDecoder(2 ** 40).push(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x01]))).toThrow(FrameError)
   })
+})
+
+describe('frames on a libp2p stream', () => {
+  // `lateMs`: the reader starts that long after the stream opened, when everything has arrived.
+  for (const lateMs of [0, 300]) {
+    it(`reads every frame the other end sent before closing its side, then ends (reader ${lateMs} ms late)`, async () => {
+      const [server, client] = await Promise.all([0, 1].map(async () => createPeerNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'] })))
+      try {
+        const got: string[] = []
+        const ended = new Promise<Error>((resolve) => {
+          void server!.handle('/pq-test/frames/1', (stream) => {
+            const read = () => readFrames(stream, 1024, (frame) => void got.push(new TextDecoder().decode(frame)), resolve)
+            if (lateMs === 0) read()
+            else setTimeout(read, lateMs)
+          })
+        })
+        const stream = await client!.dialProtocol(server!.getMultiaddrs()[0]!, '/pq-test/frames/1')
+        for (const text of ['one', 'two', 'x'.repeat(900)]) await writeFrame(stream, new TextEncoder().encode(text))
+        await stream.close()
+        expect((await ended).message).toMatch(/closed/)
+        expect(got).toEqual(['one', 'two', 'x'.repeat(900)])
+      } finally {
+        await Promise.all([server!.stop(), client!.stop()])
+      }
+    })
+  }
 })

@@ -105,5 +105,14 @@ export function readFrames(stream: Stream, maxFrameBytes: number, onFrame: (fram
   }
   stream.addEventListener('message', onMessage)
   stream.addEventListener('close', (event) => end(event.error ?? new Error('the stream closed')), { once: true })
-  stream.addEventListener('remoteCloseWrite', () => end(new Error('the other end closed the stream')), { once: true })
+  // Data the stream still holds is handed over after this (on a timer or a microtask), so the
+  // frames the other end sent before closing its side are read first. It may have closed it
+  // before these listeners were here.
+  const remoteClosed = () => {
+    const closed = () => end(new Error('the other end closed the stream'))
+    if (stream.readBufferLength > 0) setTimeout(closed, 0)
+    else closed()
+  }
+  if (stream.remoteWriteStatus !== 'writable') remoteClosed()
+  else stream.addEventListener('remoteCloseWrite', remoteClosed, { once: true })
 }
