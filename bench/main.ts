@@ -40,6 +40,8 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
 const sizes = quick
   ? { jobs: 1_000, latencyJobs: 100, latencyRate: 100, lightJobs: 40, lightRate: 20, heldJobs: 5_000, curveJobs: 1_000, manyJobs: 500 }
   : { jobs: 20_000, latencyJobs: 1_000, latencyRate: 200, lightJobs: 100, lightRate: 20, heldJobs: 100_000, curveJobs: 10_000, manyJobs: 2_000 }
+/** How long the worker waits, ready and without work, before its idle RSS is read. */
+const WORKER_IDLE_MS = 15_000
 /** Worker peers of one slot each in the many-small-workers row, as the issue's setup and the census test run them. */
 const SMALL_WORKERS = 60
 const t0 = Date.now()
@@ -71,7 +73,11 @@ const embeddedFigures = await measure('peerqueue, 1 trusted peer embedded', embe
 await embedded.close()
 
 const cluster = await startCluster(concurrency)
+// The worker just after it is ready (2 s), and once it has waited for work for a while: V8
+// returns what start-up left behind at its first idle-time collection, several seconds later.
 await sleep(2_000)
+const workerStartRssMb = await rssMb(cluster.workers[0]!.pid)
+await sleep(quick ? 1_000 : WORKER_IDLE_MS - 2_000)
 const workerIdleRssMb = await rssMb(cluster.workers[0]!.pid)
 const clusterFigures = await measure('peerqueue, 3 trusted + 1 worker', cluster.system)
 say('peerqueue, 3 trusted + 1 worker: SIGKILL the leader under load')
@@ -135,7 +141,7 @@ const report = {
   sizes,
   peerqueue: {
     embedded: embeddedFigures,
-    cluster: { ...clusterFigures, failoverMs, workerIdleRssMb },
+    cluster: { ...clusterFigures, failoverMs, workerStartRssMb, workerIdleRssMb },
     fiveTrusted: fiveFigures,
     workerCurve,
     manySmallWorkers: { workers: SMALL_WORKERS, jobs: sizes.manyJobs, throughputPerSecond: manyThroughput.throughputPerSecond, oneWorkerThroughputPerSecond: oneWorkerThroughput.throughputPerSecond, trustedRssMb: manyTrustedRssMb },
@@ -172,7 +178,7 @@ ${bullmq ? `${row('BullMQ, appendfsync always', bullmq.always)}\n${row('BullMQ, 
 end-to-end jobs/s by worker peers (3 trusted): ${workerCurve.map((c) => `${c.workers}: ${c.throughputPerSecond}`).join(', ')}
 ${SMALL_WORKERS} worker peers of concurrency 1: ${manyThroughput.throughputPerSecond} jobs/s against ${oneWorkerThroughput.throughputPerSecond} for one worker of ${concurrency} (${sizes.manyJobs} jobs each); a trusted peer with them connected: ${manyTrustedRssMb} MB
 failover (SIGKILL the leader, until writes commit again): ${failoverMs} ms
-idle worker peer RSS: ${workerIdleRssMb} MB; trusted peer holding ${sizes.heldJobs} queued jobs: ${holderRssMb} MB
+idle worker peer RSS: ${workerIdleRssMb} MB after ${quick ? 3 : WORKER_IDLE_MS / 1000} s without work (${workerStartRssMb} MB 2 s after it was ready); trusted peer holding ${sizes.heldJobs} queued jobs: ${holderRssMb} MB
 ratios: ${JSON.stringify(report.ratios)}
 (${report.seconds} s, ${report.machine.cpus} × ${report.machine.model}, Node ${report.machine.node}${quick ? ', quick' : ''})`)
 }

@@ -6,7 +6,7 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { PEER_SEMI_SPACE_MB } from '../runtime/src/cli/young-generation.js'
+import { restartFor } from '../runtime/src/cli/young-generation.js'
 
 // Not from ./lib/peers.js: that loads the runtime, and the first stage must be bare Node.
 const REPO = join(import.meta.dirname, '..', '..')
@@ -42,7 +42,9 @@ async function child(stage: Stage, bundle: string): Promise<void> {
   if (upTo >= 3) {
     const { HandlerPool } = (await dist('worker/pool.js')) as typeof import('../runtime/src/worker/pool.js')
     const pool = new HandlerPool(2, () => undefined)
-    await pool.describe(bundle, 'noop')
+    // A run, so that one handler thread is alive (describing a bundle leaves none).
+    const outcome = await pool.run({ bundle, jobId: 'memory', attempt: 1, payload: '{"json":{}}', timeoutMs: 5_000 })
+    if (!outcome.ok) throw new Error(`the noop handler failed: ${outcome.error.message}`)
     keep.push(pool)
   }
   let serviceRssMb: number | undefined
@@ -108,8 +110,11 @@ async function bundleNoop(): Promise<string> {
 
 function measure(stage: Stage, bundle: string): Promise<{ rssMb: number; serviceRssMb?: number }> {
   return new Promise((resolve, reject) => {
-    // With the young generation a peer command runs with (runtime/src/cli/young-generation.ts).
-    const proc = spawn(process.execPath, ['--expose-gc', `--max-semi-space-size=${PEER_SEMI_SPACE_MB}`, process.argv[1]!, '--stage', stage, '--bundle', bundle], { stdio: ['ignore', 'pipe', 'inherit'] })
+    // With the young generation and malloc arenas a peer command runs with for that role (runtime/src/cli/young-generation.ts).
+    const role = stage === 'discovery-trusted' ? 'raft' : 'worker'
+    const sized = restartFor(role, process.execPath, ['--expose-gc'], [process.execPath, process.argv[1]!, '--stage', stage, '--bundle', bundle], process.env)
+    if (!sized) throw new Error('run bench:memory without --max-semi-space-size in NODE_OPTIONS: each stage sets the size a peer would')
+    const proc = spawn(process.execPath, sized.args.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: sized.env })
     let out = ''
     proc.stdout.on('data', (c: Buffer) => (out += c.toString()))
     const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000)

@@ -9,7 +9,7 @@ import { build } from 'esbuild'
 import { chmod, writeFile } from 'node:fs/promises'
 
 const banner = "import { createRequire as __pqRequire } from 'node:module'; const require = __pqRequire(import.meta.url);"
-const common = { bundle: true, platform: 'node', format: 'esm', target: 'node22', logLevel: 'warning', write: false, banner: { js: banner } }
+const common = { bundle: true, platform: 'node', format: 'esm', target: 'node22', logLevel: 'warning', write: false, banner: { js: banner }, minifyWhitespace: true, minifySyntax: true }
 
 /** Every character outside ASCII as a \u escape: text in a comment, the same character anywhere else. */
 export function asciiOnly(text) {

@@ -90,6 +90,11 @@ export interface PeerOptions {
   /** Dev mode: act as a one-member group whatever the registry lists, and rebuild on jobs/ changes. */
   readonly dev?: boolean
   readonly log?: (line: string) => void
+  /**
+   * Called once the peer knows its role, before it takes its data directory or opens a socket:
+   * the CLI starts Node again there with a young generation sized for that role.
+   */
+  readonly onRole?: (mode: PeerMode) => void
 }
 
 export type PeerMode = 'solo' | 'raft' | 'worker'
@@ -188,6 +193,7 @@ export class Peer {
     if (mode === 'worker' && options.work === false) {
       throw new PeerqueueError('E_USAGE', `peer ${identity.peerId} is not a trusted peer of queue "${queue.name}", so it can only work: leave out --no-work`)
     }
+    options.onRole?.(mode)
     // Per queue and per peer, so several peers can run from one project directory.
     const dataDir = resolve(options.dataDir, queue.name, identity.peerId)
     const unlock = await lockDataDir(dataDir)

@@ -1,4 +1,5 @@
 // Three trusted peers in a Raft group and worker peers, all real processes on 127.0.0.1.
+import { readFile } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { connect, type Queue } from '@peerqueue/sdk/client'
 import { TestCluster } from '../helpers/cluster.js'
@@ -24,6 +25,14 @@ describe('a cluster of trusted and worker peers', () => {
     expect(status.members.every((m) => m.healthy === true)).toBe(true)
     expect(status.jobs.completed).toBe(100)
     expect(status.workers.filter((w) => w.capacity === 4).length).toBe(2)
+    // Each peer started Node again sized for its role: a worker with a smaller young generation and two malloc arenas.
+    for (const peer of cluster.peers) {
+      const pid = peer.process!.child.pid!
+      const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')
+      const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0')
+      expect(cmdline).toContain(peer.trusted ? '--max-semi-space-size=4' : '--max-semi-space-size=1')
+      expect(environ.includes('MALLOC_ARENA_MAX=2')).toBe(!peer.trusted)
+    }
   })
 
   it('loses no acknowledged job when the leader and then a worker are killed mid-run', async () => {

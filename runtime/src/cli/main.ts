@@ -16,7 +16,6 @@ import { registry } from './registry.js'
 import { start } from './start.js'
 import { status } from './status.js'
 import { RUNTIME_VERSION } from '../version.js'
-import { restartWithSmallYoungGeneration } from './young-generation.js'
 
 const commands: readonly CliCommand[] = [start, dev, keygen, enqueue, status, job, cancel, redrive, pause, resume, schedule, unschedule, schedules, events, deploy, versions, promote, rollback, registry]
 
@@ -50,7 +49,6 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${command.usage}\n`)
       return 0
     }
-    if (command === start || command === dev) restartWithSmallYoungGeneration()
     return (await command.run(values, positionals)) ?? 0
   } catch (err) {
     return reportError(err)

@@ -2,26 +2,43 @@
 // generation from the machine's memory (up to 128 MB of new space on a 23 GB host) and keeps
 // the pages it grew to: a leader serving 60 workers held 55 MB of young-generation pages with
 // 10 MB in use. With each semi-space capped at 4 MB that leader was 147 MB instead of 184, and
-// throughput was the same or better (BENCHMARKS.md). V8 reads the size only as the process
-// starts, so a peer command starts Node afresh in the same process (execve, same pid) with the
-// flag, unless the user chose a size in the command line or NODE_OPTIONS.
+// throughput was the same or better (BENCHMARKS.md). A worker peer allocates less on its main
+// thread (its handlers run in threads of their own): capped at 1 MB, and with glibc's malloc
+// keeping two arenas rather than one per thread that ever ran, an idle worker settles at about
+// 98 MB instead of 109, with throughput within the runs' spread. V8 reads the size, and glibc the
+// arena count, only as the process starts, so once a peer knows its role it starts Node afresh
+// in the same process (execve, same pid) with them, unless the user chose a size in the command
+// line or NODE_OPTIONS.
+import type { PeerMode } from '../peer.js'
+
 const FLAG = '--max-semi-space-size'
 export const PEER_SEMI_SPACE_MB = 4
+export const WORKER_SEMI_SPACE_MB = 1
+export const WORKER_MALLOC_ARENAS = 2
 
-/** The command line to start again with, or undefined when the size is already chosen. */
-export function restartArgs(execPath: string, execArgv: readonly string[], argv: readonly string[], nodeOptions = ''): string[] | undefined {
-  const chosen = [...execArgv, ...nodeOptions.split(/\s+/)].some((arg) => arg === FLAG || arg.startsWith(`${FLAG}=`))
-  if (chosen) return undefined
-  return [execPath, ...execArgv, `${FLAG}=${PEER_SEMI_SPACE_MB}`, ...argv.slice(1)]
+export interface Restart {
+  readonly args: readonly string[]
+  readonly env: NodeJS.ProcessEnv
 }
 
-/** Replaces this process with one whose young generation is capped; returns where execve is missing (Windows) or fails. */
-export function restartWithSmallYoungGeneration(): void {
+/** The command line and environment to start again with, or undefined when the size is already chosen. */
+export function restartFor(mode: PeerMode, execPath: string, execArgv: readonly string[], argv: readonly string[], env: NodeJS.ProcessEnv): Restart | undefined {
+  const chosen = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) => arg === FLAG || arg.startsWith(`${FLAG}=`))
+  if (chosen) return undefined
+  const worker = mode === 'worker'
+  return {
+    args: [execPath, ...execArgv, `${FLAG}=${worker ? WORKER_SEMI_SPACE_MB : PEER_SEMI_SPACE_MB}`, ...argv.slice(1)],
+    env: worker && env.MALLOC_ARENA_MAX === undefined ? { ...env, MALLOC_ARENA_MAX: String(WORKER_MALLOC_ARENAS) } : env,
+  }
+}
+
+/** Replaces this process with one sized for `mode`; returns where execve is missing (Windows) or fails. */
+export function restartWithSmallYoungGeneration(mode: PeerMode): void {
   if (typeof process.execve !== 'function') return
-  const args = restartArgs(process.execPath, process.execArgv, process.argv, process.env.NODE_OPTIONS)
-  if (!args) return
+  const restart = restartFor(mode, process.execPath, process.execArgv, process.argv, process.env)
+  if (!restart) return
   try {
-    process.execve(process.execPath, args, process.env)
+    process.execve(process.execPath, [...restart.args], restart.env)
   } catch {
     // The peer runs with V8's own sizes: more memory, same behaviour.
   }

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import { access, mkdir, readdir } from 'node:fs/promises'
 import { join, basename, extname, relative } from 'node:path'
-import { build, stop, type Message } from 'esbuild'
+import type { Message } from 'esbuild'
 import { PeerqueueError } from '../errors.js'
 import { writeFileDurably } from '../fs/durable-file.js'
 
@@ -34,9 +34,12 @@ export async function bundleHandlers(jobsDir: string, cacheDir: string): Promise
   const files = await listHandlerFiles(jobsDir)
   if (files.length === 0) throw new PeerqueueError('E_HANDLERS_INVALID', `${jobsDir} has no handler modules (*.ts or *.js)`)
   await mkdir(cacheDir, { recursive: true })
+  // Loaded only when bundling: a trusted peer with --no-work, or a worker running deployed code,
+  // never holds esbuild's JavaScript API.
+  const { build, stop } = await import('esbuild')
   bundling += 1
   try {
-    return await Promise.all(files.map((file) => bundleOne(file, cacheDir)))
+    return await Promise.all(files.map((file) => bundleOne(build, file, cacheDir)))
   } finally {
     // esbuild's service is a process of its own (~16 MB) that would otherwise stay for the life
     // of the peer; the next build starts it again.
@@ -47,7 +50,7 @@ export async function bundleHandlers(jobsDir: string, cacheDir: string): Promise
 /** Bundling runs in flight: the service stops only when the last one ends. */
 let bundling = 0
 
-async function bundleOne(file: string, cacheDir: string): Promise<BundledHandler> {
+async function bundleOne(build: typeof import('esbuild').build, file: string, cacheDir: string): Promise<BundledHandler> {
   const source = relative(process.cwd(), file) || file
   let output: Uint8Array
   try {

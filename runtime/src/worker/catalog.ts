@@ -8,17 +8,11 @@ export type Catalog = ReadonlyMap<string, HandlerInfo>
 
 export async function buildCatalog(jobsDir: string, cacheDir: string, pool: HandlerPool): Promise<Catalog> {
   const bundles = await bundleHandlers(jobsDir, cacheDir)
-  const infos = await Promise.all(
-    bundles.map(async ({ bundle, source }) => {
-      try {
-        return await pool.describe(bundle, source)
-      } catch (err) {
-        throw new PeerqueueError('E_HANDLERS_INVALID', `cannot load ${source}: ${errorMessage(err)}`)
-      }
-    }),
-  )
+  const described = await pool.describe(bundles)
   const catalog = new Map<string, HandlerInfo>()
-  for (const info of infos) {
+  for (const [i, outcome] of described.entries()) {
+    if (outcome.status === 'rejected') throw new PeerqueueError('E_HANDLERS_INVALID', `cannot load ${bundles[i]!.source}: ${errorMessage(outcome.reason)}`)
+    const info = outcome.value
     const other = catalog.get(info.name)
     if (other) throw new PeerqueueError('E_HANDLERS_INVALID', `${info.source} and ${other.source} both define the job "${info.name}"`)
     catalog.set(info.name, info)

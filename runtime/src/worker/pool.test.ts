@@ -38,6 +38,19 @@ describe('handler pool (esbuild bundles in Piscina threads)', () => {
     expect(catalog.get('per-customer')).toMatchObject({ rateLimit: { max: 3, perMs: 1000, keyed: true } })
   })
 
+  it('reads the handlers in a thread that ends with the reading: an idle pool holds none', async () => {
+    const fresh = new HandlerPool(2, () => undefined)
+    try {
+      const read = await buildCatalog(join(fixtures, 'jobs'), await mkdtemp(join(tmpdir(), 'pq-bundles-')), fresh)
+      expect(read.size).toBe(catalog.size)
+      expect(fresh.liveThreads).toBe(0)
+      expect((await fresh.run({ bundle: read.get('echo')!.bundle, jobId: 'fresh-1', attempt: 1, payload: superjson.stringify({ text: 'hi' }), timeoutMs: 5000 })).ok).toBe(true)
+      expect(fresh.liveThreads).toBe(1)
+    } finally {
+      await fresh.close()
+    }
+  })
+
   it('bundles a handler without the networking half of the SDK', async () => {
     const bundle = await readFile(catalog.get('echo')!.bundle, 'utf8')
     expect(bundle).toContain('defineJob')
