@@ -8,7 +8,7 @@ import { createKeyFile } from '@peerqueue/runtime'
 import { freePort } from '../../test/helpers/free-port.js'
 
 export const REPO = join(import.meta.dirname, '..', '..')
-export const CLI = process.env.PQ_CLI ?? join(REPO, 'runtime', 'dist', 'queue-runtime.mjs')
+export const CLI = join(REPO, 'runtime', 'dist', 'queue-runtime.mjs')
 export const BENCH_JOBS = join(REPO, 'bench', 'jobs')
 
 export interface BenchQueue {
@@ -75,7 +75,7 @@ async function startUntilReady(queue: BenchQueue, name: string, args: readonly s
     cwd: queue.dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     // PEERQUEUE_BENCH_CPU_PROF=<dir> profiles every peer process (--cpu-prof), to see where the time goes.
-    env: process.env.WORKER_ENV && name.startsWith('worker') ? { ...process.env, ...Object.fromEntries(process.env.WORKER_ENV.split(' ').map((kv) => kv.split('='))) } : process.env.PEERQUEUE_BENCH_CPU_PROF ? { ...process.env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PEERQUEUE_BENCH_CPU_PROF}/${name}` } : process.env,
+    env: process.env.PEERQUEUE_BENCH_CPU_PROF ? { ...process.env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PEERQUEUE_BENCH_CPU_PROF}/${name}` } : process.env,
   })
   let output = ''
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
