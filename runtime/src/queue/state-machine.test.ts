@@ -170,6 +170,25 @@ describe('queue state machine', () => {
     expect(copy.apply(take)).toEqual(sm.apply(take))
   })
 
+  it('keeps in a snapshot the state it was taken at while the queue goes on, a re-drive included', () => {
+    const { sm, apply } = machine()
+    apply(enqueue(job('dead'), job('done'), job('live'), job('next')))
+    apply(lease(3))
+    apply({ type: 'fail', worker: 'w1', job: { jobId: 'dead', attempt: 1 }, error: { name: 'E', message: 'no', retryable: false } })
+    apply({ type: 'complete', worker: 'w1', job: { jobId: 'done', attempt: 1 }, result: '"ok"' })
+    const snapshot = sm.snapshot()
+    const frozen = JSON.stringify(snapshot)
+    apply({ type: 'redrive', jobIds: ['dead'] })
+    apply({ type: 'progress', worker: 'w1', job: { jobId: 'live', attempt: 1 }, progress: 40 })
+    apply({ type: 'complete', worker: 'w1', job: { jobId: 'live', attempt: 1 }, result: '"later"' })
+    expect(sm.get('dead')?.state).toBe('queued')
+    expect(JSON.stringify(snapshot)).toBe(frozen)
+    const copy = new QueueStateMachine()
+    copy.restore(snapshot)
+    expect(copy.get('dead')).toMatchObject({ state: 'dead', attempt: 1 })
+    expect(copy.get('live')).toMatchObject({ state: 'leased', progress: undefined })
+  })
+
   it('pauses a job name or the whole queue: paused jobs stay queued, resume releases them in order', () => {
     const { sm, apply } = machine()
     apply(enqueue(job('a', { name: 'mail' }), job('b', { name: 'mail' }), job('c', { name: 'pdf' })))
