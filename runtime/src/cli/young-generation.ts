@@ -3,12 +3,12 @@
 // the pages it grew to: a leader serving 60 workers held 55 MB of young-generation pages with
 // 10 MB in use. With each semi-space capped at 4 MB that leader was 147 MB instead of 184, and
 // throughput was the same or better (BENCHMARKS.md). A worker peer allocates less on its main
-// thread (its handlers run in threads of their own): capped at 1 MB, and with glibc's malloc
-// keeping two arenas rather than one per thread that ever ran, an idle worker settles at about
-// 98 MB instead of 109, with throughput within the runs' spread. V8 reads the size, and glibc the
-// arena count, only as the process starts, so once a peer knows its role it starts Node afresh
-// in the same process (execve, same pid) with them, unless the user chose a size in the command
-// line or NODE_OPTIONS.
+// thread (its handlers run in threads of their own): capped at 1 MB (108 MB instead of 114 just
+// after start), and with glibc's malloc keeping two arenas rather than one per thread that ever
+// ran (104 MB), an idle worker settles at about 98 MB; throughput stayed within the runs' spread
+// with each (BENCHMARKS.md). V8 reads the size, and glibc the arena count, only as the process
+// starts, so once a peer knows its role it starts Node afresh in the same process (execve, same
+// pid) with them, unless the user chose a size in the command line or NODE_OPTIONS.
 import type { PeerMode } from '../peer.js'
 
 const FLAG = '--max-semi-space-size'
@@ -33,7 +33,7 @@ export function restartFor(mode: PeerMode, execPath: string, execArgv: readonly 
 }
 
 /** Replaces this process with one sized for `mode`; returns where execve is missing (Windows) or fails. */
-export function restartWithSmallYoungGeneration(mode: PeerMode): void {
+export function restartSizedFor(mode: PeerMode): void {
   if (typeof process.execve !== 'function') return
   const restart = restartFor(mode, process.execPath, process.execArgv, process.argv, process.env)
   if (!restart) return

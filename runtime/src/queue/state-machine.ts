@@ -218,7 +218,6 @@ export class QueueStateMachine {
     return this.pauses.state()
   }
 
-  /** A copy that later changes to the state do not touch. */
   /**
    * The state as of now, for a snapshot written while the queue goes on changing. A job that has
    * not finished is copied; a finished one is shared, since nothing changes a finished record in
