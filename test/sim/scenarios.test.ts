@@ -169,9 +169,7 @@ describe('Raft scenarios', () => {
   })
 
   it('answers reads from the leader lease without a heartbeat round when lease reads are on', () => {
-    // Disks that never hold a Ready back: the two steps below are about rounds on the network,
-    // and a slow disk (a random draw per step) would hold the read's Ready for a step or more.
-    const cluster = electedCluster({ peers: 3, seed: 8, leaseReads: true, slowDisk: 0 })
+    const cluster = electedCluster({ peers: 3, seed: 8, leaseReads: true })
     writeAndWait(cluster, 1, 'x', 'v')
     const leader = leaderOf(cluster)
     expect(cluster.read(2, 'x', leader.id)).toBe(true)
