@@ -49,7 +49,8 @@ export class HandlerPool {
   private readonly abortChannel = new BroadcastChannel(ABORT_CHANNEL)
   private readonly progressChannel = new BroadcastChannel(PROGRESS_CHANNEL)
   private readonly cells: RunCells
-  private readonly threadData: ThreadData
+  /** What every thread of this pool, and each thread that reads handlers, starts with. */
+  private readonly threadOptions: { readonly workerData: ThreadData; readonly filename: string; readonly recordTiming: false }
   private readonly active = new Map<string, ActiveRun>()
   /** Runs at once, across every thread. */
   readonly slots: number
@@ -61,18 +62,16 @@ export class HandlerPool {
     const threads = Math.min(this.slots, availableParallelism())
     // Room for every slot, and for runs given up on (their cells come back when their tasks settle).
     this.cells = new RunCells(2 * this.slots + 16)
-    this.threadData = { runCells: this.cells.buffer }
+    // Piscina's run- and wait-time histograms (recordTiming) are 0.35 MB of native memory each, and nothing reads them.
+    this.threadOptions = { workerData: { runCells: this.cells.buffer }, filename: threadFile(), recordTiming: false }
     this.piscina = new Piscina({
-      workerData: this.threadData,
-      filename: threadFile(),
+      ...this.threadOptions,
       // No thread while there is nothing to run: an idle peer (a trusted peer with --no-work, a
       // worker waiting for jobs) holds none of the ~14 MB each costs once idleTimeout passes.
       minThreads: 0,
       maxThreads: threads,
       idleTimeout: 30_000,
       concurrentTasksPerWorker: Math.ceil(this.slots / threads),
-      // Piscina's run- and wait-time histograms: 0.35 MB of native memory each, and nothing reads them.
-      recordTiming: false,
     })
     this.progressChannel.onmessage = (event) => onProgress((event as { data: ProgressMessage }).data)
     this.progressChannel.unref()
@@ -90,14 +89,7 @@ export class HandlerPool {
    * would stay, idle, until idleTimeout passed. Each result is the bundle's info or its error.
    */
   async describe(bundles: readonly { readonly bundle: string; readonly source: string }[]): Promise<PromiseSettledResult<HandlerInfo>[]> {
-    const reader = new Piscina<ThreadTask, HandlerInfo>({
-      workerData: this.threadData,
-      filename: threadFile(),
-      minThreads: 0,
-      maxThreads: 1,
-      concurrentTasksPerWorker: Math.max(1, bundles.length),
-      recordTiming: false,
-    })
+    const reader = new Piscina<ThreadTask, HandlerInfo>({ ...this.threadOptions, minThreads: 0, maxThreads: 1, concurrentTasksPerWorker: Math.max(1, bundles.length) })
     try {
       return await Promise.allSettled(bundles.map(({ bundle, source }) => reader.run({ kind: 'describe', bundle, source })))
     } finally {
