@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, readdir, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -20,6 +20,23 @@ describe('Raft storage', () => {
     const { restored } = await RaftStorage.open(dir, membership)
     expect(restored.entries).toEqual([entry(1, 1), entry(2, 2, 'x')])
     expect(restored.hardState).toEqual({ term: 2, vote: 'b', commit: 2 })
+  })
+
+  it('writes nothing for a commit index alone, and carries it with the next record', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pq-rs-'))
+    const { storage } = await RaftStorage.open(dir, membership)
+    await storage.save(ready({ entries: [entry(1, 1), entry(2, 1)], hardState: { term: 1, vote: 'a', commit: 0 } }))
+    const walBytes = async () => (await Promise.all((await readdir(join(dir, 'wal'))).map(async (f) => (await stat(join(dir, 'wal', f))).size))).reduce((a, b) => a + b, 0)
+    const before = await walBytes()
+    await storage.save(ready({ hardState: { term: 1, vote: 'a', commit: 2 } }))
+    expect(await walBytes()).toBe(before)
+    // A crash now finds the older commit index: lower is safe, the leader repeats it.
+    expect((await RaftStorage.open(dir, membership)).restored.hardState).toEqual({ term: 1, vote: 'a', commit: 0 })
+    await storage.save(ready({ entries: [entry(3, 1)] }))
+    await storage.close()
+    const { restored } = await RaftStorage.open(dir, membership)
+    expect(restored.hardState).toEqual({ term: 1, vote: 'a', commit: 2 })
+    expect(restored.entries.map((e) => e.index)).toEqual([1, 2, 3])
   })
 
   it('starts the log afresh after a snapshot, keeping the hard state and later entries', async () => {

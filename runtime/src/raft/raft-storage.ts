@@ -33,7 +33,12 @@ export class RaftStorage {
     private readonly options: RaftStorageOptions,
     /** The last hard state on disk: a rewritten log must carry it forward. */
     private hardState: HardState,
-  ) {}
+  ) {
+    this.written = hardState
+  }
+
+  /** The hard state as last written: a newer commit index waits for the next record. */
+  private written: HardState
 
   static async open(dir: string, initialMembership: Membership, options: RaftStorageOptions = {}): Promise<{ storage: RaftStorage; restored: RestoredState }> {
     const fs = options.fs ?? nodeFileSystem
@@ -74,10 +79,14 @@ export class RaftStorage {
     const mustSync = this.mustSync(ready)
     if (ready.hardState) this.hardState = ready.hardState
     if (ready.snapshot) await this.saveSnapshot(ready.snapshot, [])
+    // A Ready that only moves the commit index on writes nothing: after a crash a lower commit
+    // index is safe (the leader repeats it), so it goes out with the next record instead of
+    // holding the Raft loop for a write of its own.
+    if (ready.entries.length === 0 && !mustSync) return
     const records: Record[] = []
     if (ready.entries.length > 0) records.push({ t: 'entries', entries: ready.entries })
-    if (ready.hardState) records.push({ t: 'hs', hs: ready.hardState })
-    if (records.length === 0) return
+    if (this.hardState !== this.written) records.push({ t: 'hs', hs: this.hardState })
+    this.written = this.hardState
     if (this.options.groupCommit === false) {
       for (const entry of ready.entries) {
         await this.wal.append([this.record({ t: 'entries', entries: [entry] })])
