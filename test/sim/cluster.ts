@@ -105,6 +105,8 @@ export class Cluster {
   diskFull: number
   faults: NetworkFaults
   private readonly blocked = new Set<string>()
+  /** Scenarios script which messages are lost, by kind as well as by link (a vote passes, an append does not). */
+  dropIf: ((message: Message) => boolean) | undefined
   private network: InFlight[] = []
   private sendSeq = 0
   private readonly leaders = new Map<number, NodeId>()
@@ -305,7 +307,7 @@ export class Cluster {
   }
 
   private send(message: Message): void {
-    if (this.blocked.has(`${message.from}>${message.to}`) || this.random.chance(this.faults.drop)) return
+    if (this.blocked.has(`${message.from}>${message.to}`) || this.dropIf?.(message) || this.random.chance(this.faults.drop)) return
     const copies = this.random.chance(this.faults.duplicate) ? 2 : 1
     for (let i = 0; i < copies; i++) {
       const at = this.now + 1 + (this.faults.maxDelay > 0 ? this.random.int(0, this.faults.maxDelay) : 0)

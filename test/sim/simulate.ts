@@ -54,7 +54,7 @@ function run(options: SimulationOptions): SimulationResult {
     checkQuorum: plan.chance(0.7),
     diskFull: plan.pick([0, 0.0005, 0.002]),
   })
-  const rates = { crash: plan.next() * 0.004, restart: 0.01, partition: plan.next() * 0.006, heal: 0.004, conf: 0.002, leaderFault: plan.next() * 0.004, reboot: plan.next() * 0.01 }
+  const rates = { crash: plan.next() * 0.004, restart: 0.01, partition: plan.next() * 0.006, heal: 0.004, conf: 0.002, leaderFault: plan.next() * 0.004, reboot: plan.next() * 0.01, cutOffLeader: plan.next() * 0.01 }
   const clients = options.clients ?? 3
   const removed: string[] = []
   const youngLeaderCrash = plan.next() * 0.5
@@ -79,6 +79,16 @@ function run(options: SimulationOptions): SimulationResult {
     if (leader?.core && leader.core.term > seenTerm) {
       seenTerm = leader.core.term
       if (cluster.random.chance(youngLeaderCrash)) crashAt = { at: cluster.now + cluster.random.int(1, 2 * TICK), id: leader.id }
+    }
+    // A leader cut off while entries of its term have not reached a majority: two of those in a
+    // row leave competing suffixes of different terms on minorities, which the figure 8 rule
+    // (commit only entries of one's own term by counting) is there for.
+    if (leader?.core && leader.core.log.lastIndex() > leader.core.log.committed && cluster.random.chance(rates.cutOffLeader)) {
+      if (cluster.random.chance(0.5)) cluster.isolate(leader.id)
+      else {
+        cluster.crash(leader.id)
+        restarts.push({ at: cluster.now + cluster.random.int(1, 4 * TICK), id: leader.id })
+      }
     }
     if (crashAt && cluster.now >= crashAt.at) {
       cluster.crash(crashAt.id)

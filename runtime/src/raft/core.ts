@@ -490,8 +490,12 @@ export class RaftCore {
     }
     if (pr.state === 'probe') pr.becomeReplicate()
     else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) pr.becomeProbe()
-    if (this.maybeCommit()) this.broadcastAppend()
-    else while (pr.next <= this.log.lastIndex() && !pr.isPaused() && this.sendAppend(from)) { /* stream while allowed */ }
+    // A commit that moves on here is not broadcast as appends of no entries: followers learn it
+    // from the next append or heartbeat (every tick). Those appends, and the answers they drew,
+    // were four more messages a commit; at light load the leader's answers to clients and workers
+    // left after them, behind two socket writes that each wake a follower.
+    this.maybeCommit()
+    while (pr.next <= this.log.lastIndex() && !pr.isPaused() && this.sendAppend(from)) { /* stream while allowed */ }
     if (from === this.transferee && pr.match === this.log.lastIndex()) this.send({ to: from, type: 'timeoutNow' })
   }
 
