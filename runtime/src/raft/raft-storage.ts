@@ -92,7 +92,7 @@ export class RaftStorage {
         await this.wal.append([this.record({ t: 'entries', entries: [entry] })])
         this.entryRecords.push({ at: this.wal.lastIndex, last: entry.index })
       }
-      if (ready.hardState) await this.wal.append([this.record({ t: 'hs', hs: ready.hardState })])
+      for (const record of records) if (record.t === 'hs') await this.wal.append([this.record(record)])
       return
     }
     const first = this.wal.lastIndex + 1
