@@ -23,7 +23,7 @@ import { FINAL_STATES } from './queue/job.js'
 import type { ConsensusGroup } from './raft/group.js'
 import { RaftGroup } from './raft/raft-group.js'
 import { SoloGroup } from './raft/solo-group.js'
-import { loadRegistry, selectQueue } from './registry/load.js'
+import { readRegistry, selectQueue } from './registry/load.js'
 import type { QueueConfig } from './registry/schema.js'
 import { Scheduler } from './scheduler/scheduler.js'
 import { describeStatus, type PeerStatus } from './peer-status.js'
@@ -92,9 +92,12 @@ export interface PeerOptions {
   readonly log?: (line: string) => void
   /**
    * Called once the peer knows its role, before it takes its data directory or opens a socket:
-   * the CLI starts Node again there with a young generation sized for that role.
+   * the CLI starts Node again there with a young generation sized for that role, handing on the
+   * SHA-256 of a remote registry's text (undefined for a file) so the new image need not fetch it.
    */
-  readonly onRole?: (mode: PeerMode) => void
+  readonly onRole?: (mode: PeerMode, registryDigest: string | undefined) => void
+  /** A remote registry this process read just before it started Node afresh (see `onRole`): its kept copy's SHA-256. */
+  readonly registryKeptDigest?: string
 }
 
 export type PeerMode = 'solo' | 'raft' | 'worker'
@@ -185,7 +188,12 @@ export class Peer {
   static async start(options: PeerOptions): Promise<Peer> {
     assertNodeVersion()
     const log = options.log ?? (() => undefined)
-    const registry = await loadRegistry(options.registry, { ipfsGateway: options.ipfsGateway, cacheDir: join(resolve(options.dataDir), 'registry-cache'), log })
+    const { registry, remoteDigest } = await readRegistry(options.registry, {
+      ipfsGateway: options.ipfsGateway,
+      cacheDir: join(resolve(options.dataDir), 'registry-cache'),
+      log,
+      ...(options.registryKeptDigest === undefined ? {} : { keptDigest: options.registryKeptDigest }),
+    })
     const queue = selectQueue(registry, options.queue, options.registry)
     const identity = await readKeyFile(options.keyFile, { allowInsecure: options.allowInsecureKey })
     const trusted = queue.trustedPeers.find((p) => p.id === identity.peerId)
@@ -193,7 +201,7 @@ export class Peer {
     if (mode === 'worker' && options.work === false) {
       throw new PeerqueueError('E_USAGE', `peer ${identity.peerId} is not a trusted peer of queue "${queue.name}", so it can only work: leave out --no-work`)
     }
-    options.onRole?.(mode)
+    options.onRole?.(mode, remoteDigest)
     // Per queue and per peer, so several peers can run from one project directory.
     const dataDir = resolve(options.dataDir, queue.name, identity.peerId)
     const unlock = await lockDataDir(dataDir)

@@ -5,7 +5,7 @@ import { PeerqueueError, errorMessage } from '../errors.js'
 import { Peer, type PeerOptions } from '../peer.js'
 import { int, str, type OptionSpec } from './command.js'
 import { installCrashGuard } from './crash-guard.js'
-import { restartSizedFor } from './young-generation.js'
+import { restartSizedFor, takeRegistryDigest } from './young-generation.js'
 
 export const peerOptionSpec: OptionSpec = {
   registry: { type: 'string' },
@@ -103,7 +103,8 @@ export async function runUntilSignal(options: PeerOptions): Promise<number> {
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   installCrashGuard(say)
-  const peer = await Peer.start({ ...options, onRole: restartSizedFor })
+  const registryKeptDigest = takeRegistryDigest()
+  const peer = await Peer.start({ ...options, onRole: restartSizedFor, ...(registryKeptDigest === undefined ? {} : { registryKeptDigest }) })
   const roles = { solo: 'trusted peer (a group of one)', raft: 'trusted peer (a Raft group member)', worker: 'worker peer' }
   say(`peerqueue: peer ${peer.identity.peerId}, ${roles[peer.mode]}`)
   say(`peerqueue: queue "${peer.queue.name}", listening on ${peer.listenAddrs.join(', ') || '(nothing: dials out only)'}`)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PEER_SEMI_SPACE_MB, WORKER_MALLOC_ARENAS, WORKER_SEMI_SPACE_MB, restartFor } from './young-generation.js'
+import { PEER_SEMI_SPACE_MB, WORKER_MALLOC_ARENAS, WORKER_SEMI_SPACE_MB, restartFor, takeRegistryDigest } from './young-generation.js'
 
 describe('a peer command starts again with a small young generation', () => {
   it('adds the flag after Node options and before the script and its arguments', () => {
@@ -29,6 +29,12 @@ describe('a peer command starts again with a small young generation', () => {
     const argv = ['/bin/node', 'q.mjs', 'start']
     expect(restartFor('worker', '/bin/node', ['--max-semi-space-size=32'], argv, {})).toBeUndefined()
     expect(restartFor('raft', '/bin/node', [], argv, { NODE_OPTIONS: '--max-old-space-size=512 --max-semi-space-size=16' })).toBeUndefined()
+    const handedOn = restartFor('raft', '/bin/node', [], argv, { HOME: '/h' }, 'ab12')!
+    expect(handedOn.env).toEqual({ HOME: '/h', PEERQUEUE_REGISTRY_KEPT_SHA256: 'ab12' })
+    const env: NodeJS.ProcessEnv = { ...handedOn.env }
+    expect(takeRegistryDigest(env)).toBe('ab12')
+    expect(env).toEqual({ HOME: '/h' })
+    expect(takeRegistryDigest(env)).toBeUndefined()
     const once = restartFor('worker', '/bin/node', [], argv, {})!
     expect(restartFor('worker', '/bin/node', once.args.slice(1, 2), argv, once.env)).toBeUndefined()
   })

@@ -7,7 +7,7 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SAMPLE_REGISTRY } from '../../../test/fixtures/registry.js'
-import { loadRegistry } from './load.js'
+import { loadRegistry, readRegistry } from './load.js'
 
 const REGISTRY = SAMPLE_REGISTRY
 
@@ -78,6 +78,25 @@ describe('registry sources', () => {
     expect(registry.queues[0]!.rendezvous).toBe('images-7f3a')
     expect(logged.join('\n')).toMatch(/HTTP 504.*last good copy/)
     await expect(loadRegistry(source, { ipfsGateway: gw.url, cacheDir: join(cacheDir, 'empty') })).rejects.toMatchObject({ code: 'E_REGISTRY_UNREADABLE', message: expect.stringContaining('HTTP 504') })
+  })
+
+  it('reads the kept copy instead of fetching again when its digest is the one handed on, and fetches otherwise', async () => {
+    const gw = await gateway(() => REGISTRY)
+    servers.push(gw.server)
+    const cacheDir = await mkdtemp(join(tmpdir(), 'pq-regcache-'))
+    const source = `ipfs://${await rawCid(REGISTRY)}`
+    const first = await readRegistry(source, { ipfsGateway: gw.url, cacheDir })
+    expect(first.remoteDigest).toMatch(/^[0-9a-f]{64}$/)
+    expect(gw.requests).toHaveLength(1)
+    const again = await readRegistry(source, { ipfsGateway: gw.url, cacheDir, keptDigest: first.remoteDigest! })
+    expect(again.registry).toEqual(first.registry)
+    expect(gw.requests).toHaveLength(1)
+    // A copy that is not the one read (an older one, whose replacement could not be written) is not trusted.
+    await readRegistry(source, { ipfsGateway: gw.url, cacheDir, keptDigest: '0'.repeat(64) })
+    expect(gw.requests).toHaveLength(2)
+    const local = join(cacheDir, 'local.yaml')
+    await writeFile(local, REGISTRY)
+    expect((await readRegistry(local)).remoteDigest).toBeUndefined()
   })
 
   it('uses a fetched registry even when its copy cannot be kept, and says so', async () => {

@@ -18,15 +18,29 @@ export interface LoadOptions {
   /** Where to keep the last good copy of a remote registry. */
   readonly cacheDir?: string
   readonly log?: (line: string) => void
+  /**
+   * The SHA-256 (hex) of a remote registry's text that this process read and kept a copy of
+   * before it started Node afresh (cli/young-generation.ts): the kept copy is read instead of
+   * fetching the source again, if it still has that digest.
+   */
+  readonly keptDigest?: string
 }
 
 export async function loadRegistry(source: string, options: LoadOptions = {}): Promise<Registry> {
-  return parseRegistry(await readRegistryText(source, options), source)
+  return (await readRegistry(source, options)).registry
+}
+
+/** The registry, and for a remote source the digest of the text read (for `keptDigest`). */
+export async function readRegistry(source: string, options: LoadOptions = {}): Promise<{ registry: Registry; remoteDigest: string | undefined }> {
+  const text = await readRegistryText(source, options)
+  return { registry: parseRegistry(text, source), remoteDigest: isRemote(source) ? digestOf(text) : undefined }
 }
 
 /** The registry's text, checked to parse; a remote one falls back to its last good copy. */
 export async function readRegistryText(source: string, options: LoadOptions = {}): Promise<string> {
   if (!isRemote(source)) return readLocal(source)
+  const kept = options.keptDigest !== undefined && options.cacheDir ? await readFile(cachePath(options.cacheDir, source), 'utf8').catch(() => undefined) : undefined
+  if (kept !== undefined && digestOf(kept) === options.keptDigest) return kept
   let text: string
   try {
     text = await fetchRemote(source, options)
@@ -89,6 +103,10 @@ async function fetchRemote(source: string, options: LoadOptions): Promise<string
     options.log?.(`peerqueue: ${source} is not a raw-codec CIDv1, so its content could not be checked against the CID; the gateway ${ipfs.url} is trusted for it`)
   }
   return new TextDecoder().decode(bytes)
+}
+
+function digestOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex')
 }
 
 function cachePath(dir: string, source: string): string {
