@@ -51,9 +51,7 @@ import { ShardDirectory } from './shards/shard-directory.js'
 import { shardedWorkSource } from './shards/sharded-work-source.js'
 import { DelegateRoster, mayDelegate } from './shards/delegates.js'
 import type { Caller } from './net/rpc.js'
-import { Admission, type AdmissionDecision } from './saturation/admission.js'
-import { SubmitterCounts, Tally } from './saturation/submitter-counts.js'
-import type { ShardAdmissionState } from './saturation/shard-admission.js'
+import { RootSaturation } from './saturation/root-saturation.js'
 
 export type { PeerStatus } from './peer-status.js'
 
@@ -150,10 +148,8 @@ export class Peer {
   private shardKeeper: ShardKeeper | undefined
   private rootShards: RootShards | undefined
   private shardDirectory: ShardDirectory | undefined
-  private admission: Admission | undefined
-  private submitters: SubmitterCounts | undefined
-  private fedEstimate: CensusEstimate | undefined
-  private readonly onTheirWay = new Tally()
+  /** Saturation control, on a root group with it on. */
+  private saturation: RootSaturation | undefined
   private delegateTimer: NodeJS.Timeout | undefined
   private readonly delegates: DelegateRoster
 
@@ -325,7 +321,7 @@ export class Peer {
   status(): PeerStatus {
     return {
       ...this.baseStatus(),
-      saturation: this.saturationView(),
+      saturation: this.saturation?.view() ?? null,
     }
   }
 
@@ -422,7 +418,8 @@ export class Peer {
       if (previous === 'leased' && FINAL_STATES.has(job.state)) pool.abort(job.id, `the job was ${job.state}`)
       this.parts.scheduler?.wake()
     })
-    const admit = this.admissionGate(group)
+    const saturation = (this.saturation = queue.saturation ? new RootSaturation(queue.saturation, group, () => this.census.estimate(), () => this.shardKeeper?.loads.values() ?? []) : undefined)
+    if (saturation && this.parts.work) this.parts.work.fairness = () => saturation.fairWeights()
     const service = (this.service = new QueueService({
       group,
       queue,
@@ -434,7 +431,7 @@ export class Peer {
       censusAnswer: (peerId, answer) => this.census.answer(peerId, answer),
       wake: () => this.parts.scheduler?.wake(),
       deploys: this.deploys,
-      ...(admit ? { admit, admitted: (submitter: string, count: number) => this.onTheirWay.add(submitter, -count) } : {}),
+      ...(saturation ? { admit: (submitter: string, count: number) => saturation.admit(submitter, count), admitted: (submitter: string, count: number) => saturation.admitted(submitter, count) } : {}),
     }))
     const host = (this.shardHost = new ShardHost({
       node,
@@ -455,7 +452,7 @@ export class Peer {
     await host.sync()
     await host.dropStale(group.state.shards.all().map((s) => s.id))
     host.syncEvery(ROOT_HOST_SYNC_MS)
-    this.shardKeeper = new ShardKeeper({ node, identity: this.identity, queue, root: group, log, host, candidates: (now) => this.delegates.candidates(now), gone: (now) => this.delegates.gone(now, queue.shards.replaceAfterMs), admission: () => this.shardAdmissions(), addressesOf: (id) => this.shardMemberAddrs(id) })
+    this.shardKeeper = new ShardKeeper({ node, identity: this.identity, queue, root: group, log, host, candidates: (now) => this.delegates.candidates(now), gone: (now) => this.delegates.gone(now, queue.shards.replaceAfterMs), admission: () => this.saturation?.shardAdmissions(), addressesOf: (id) => this.shardMemberAddrs(id) })
     const rootShards = (this.rootShards = new RootShards({
       queue,
       state: group.state,
@@ -541,7 +538,7 @@ export class Peer {
     const { group, link, workerId, pool, queue } = this.parts
     const capacity = pool.slots
     const remote = link ? remoteWorkSource(link, workerId, () => capacity) : undefined
-    const local = group ? localWorkSource(group, workerId, DEFAULT_LEASE_MS, queue.limits.maxQueuedJobs, () => this.fairWeights()) : undefined
+    const local = group ? localWorkSource(group, workerId, DEFAULT_LEASE_MS, queue.limits.maxQueuedJobs, () => this.saturation?.fairWeights()) : undefined
     const rootSource: WorkSource = local && remote ? routedWorkSource(group!, local, remote) : (local ?? remote)!
     const source = this.shardedSource(rootSource, capacity)
     this.executor = new Executor({
@@ -557,91 +554,6 @@ export class Peer {
       ...(this.options.leaseAhead === undefined ? {} : { leaseAhead: this.options.leaseAhead }),
     })
     this.executor.pump()
-  }
-
-  /**
-   * With saturation on: the root leader's admission of new jobs from the census' free slots,
-   * counting unfinished jobs across the root and the shards' last reported loads.
-   */
-  private admissionGate(group: ConsensusGroup): ((submitter: string, count: number) => AdmissionDecision) | undefined {
-    const settings = this.parts.queue.saturation
-    if (!settings) return undefined
-    const admission = (this.admission = new Admission(settings))
-    const submitters = (this.submitters = new SubmitterCounts(group.state))
-    if (this.parts.work) this.parts.work.fairness = () => this.fairWeights()
-    group.state.onStateChange((job, previous) => {
-      if (FINAL_STATES.has(job.state) && !FINAL_STATES.has(previous)) admission.finished(Date.now())
-    })
-    return (submitter, count) => {
-      this.feedCensus()
-      // Admitted jobs not yet in the log count too: many requests at once must not all pass.
-      const decision = admission.decide(submitter, count, this.unfinishedAcrossShards(group) + this.onTheirWay.total, this.unfinishedBySubmitter(submitters), Date.now())
-      if (decision.ok) this.onTheirWay.add(submitter, count)
-      return decision
-    }
-  }
-
-  /** While the queue is saturated, leases are shared among submitters by these weights. */
-  private fairWeights(): Readonly<Record<string, number>> | undefined {
-    const settings = this.parts.queue.saturation
-    return settings && this.admission?.view(Date.now()).saturated ? settings.weights : undefined
-  }
-
-  /** The census' latest free-slot estimate, to the admission, once per estimate. */
-  private feedCensus(): void {
-    const estimate = this.census.estimate()
-    if (!estimate || estimate === this.fedEstimate) return
-    this.admission?.census(estimate.freeSlots)
-    this.fedEstimate = estimate
-  }
-
-  /** Unfinished jobs by submitter: the root's, the shards' as last reported, and admitted ones on their way. */
-  private unfinishedBySubmitter(root: SubmitterCounts): Map<string, number> {
-    const counts = new Map(root.map)
-    const add = (id: string, n: number) => counts.set(id, (counts.get(id) ?? 0) + n)
-    for (const [id, n] of this.onTheirWay.map) add(id, n)
-    for (const load of this.shardKeeper?.loads.values() ?? []) for (const [id, n] of Object.entries(load.bySubmitter ?? {})) add(id, n)
-    return counts
-  }
-
-  /**
-   * What each open shard's leader is told to admit: whether the queue is saturated and, if so,
-   * each submitter's remaining share split among the shards that take new jobs.
-   */
-  private shardAdmissions(): Map<number, ShardAdmissionState> | undefined {
-    const { group } = this.parts
-    if (!this.admission || !this.submitters || !group?.isLeader()) return undefined
-    this.feedCensus()
-    const now = Date.now()
-    const counts = this.unfinishedBySubmitter(this.submitters)
-    const unfinished = this.unfinishedAcrossShards(group) + this.onTheirWay.total
-    const saturated = this.admission.saturatedAt(unfinished)
-    const open = group.state.shards.live().filter((s) => s.state === 'open' && s.certificate !== undefined)
-    if (open.length === 0) return undefined
-    const ways = open.length + (group.state.shards.rootState === 'open' ? 1 : 0)
-    const allowance = Object.fromEntries([...counts].map(([id, n]) => [id, Math.max(0, this.admission!.shareOf(id, counts) - n) / ways]))
-    const state: ShardAdmissionState = { saturated, retryAfterMs: this.admission.retryHint(unfinished - 0.9 * this.admission.bound, now), allowance, newcomer: this.admission.shareOf('', counts) / ways }
-    return new Map(open.map((s) => [s.id, state]))
-  }
-
-  private unfinishedAcrossShards(group: ConsensusGroup): number {
-    let unfinished = group.state.activeCount()
-    for (const load of this.shardKeeper?.loads.values() ?? []) unfinished += load.unfinished
-    return unfinished
-  }
-
-  private saturationView(): PeerStatus['saturation'] {
-    const { group, queue } = this.parts
-    if (!this.admission || !this.submitters || !group?.isLeader() || !queue.saturation) return null
-    this.feedCensus()
-    const view = this.admission.view(Date.now())
-    const counts = this.unfinishedBySubmitter(this.submitters)
-    return {
-      ...view,
-      unfinished: this.unfinishedAcrossShards(group),
-      jobsPerFreeSlot: queue.saturation.jobsPerFreeSlot,
-      submitters: [...counts].map(([id, unfinished]) => ({ id, unfinished, share: Math.floor(this.admission!.shareOf(id, counts)) })),
-    }
   }
 
   /** A worker peer that listens, where the registry lets others than the root keep shards, offers to keep some. */
