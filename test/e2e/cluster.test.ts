@@ -25,14 +25,13 @@ describe('a cluster of trusted and worker peers', () => {
     expect(status.members.every((m) => m.healthy === true)).toBe(true)
     expect(status.jobs.completed).toBe(100)
     expect(status.workers.filter((w) => w.capacity === 4).length).toBe(2)
-    // Each peer started Node again sized for its role: a worker with a smaller young generation and two malloc arenas, a trusted peer marking on its own thread.
+    // Each peer started Node again sized for its role: a worker with a smaller young generation and two malloc arenas.
     for (const peer of cluster.peers) {
       const pid = peer.process!.child.pid!
       const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')
       const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0')
       expect(cmdline).toContain(peer.trusted ? '--max-semi-space-size=4' : '--max-semi-space-size=1')
       expect(environ.includes('MALLOC_ARENA_MAX=2')).toBe(!peer.trusted)
-      expect(cmdline.includes('--no-concurrent-marking')).toBe(peer.trusted)
     }
   })
 

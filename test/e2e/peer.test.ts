@@ -28,7 +28,6 @@ describe('a trusted peer serving clients', () => {
     const cmdline = (await readFile(`/proc/${peer.child.pid}/cmdline`, 'utf8')).split('\0')
     expect(cmdline).toContain('--max-semi-space-size=4')
     expect(cmdline.filter((arg) => arg.startsWith('--max-semi-space-size'))).toHaveLength(1)
-    expect(cmdline).toContain('--no-concurrent-marking')
   })
 
   it('runs a job and returns its typed result with rich values intact', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PEER_SEMI_SPACE_MB, TRUSTED_MARKING_FLAG, WORKER_MALLOC_ARENAS, WORKER_SEMI_SPACE_MB, restartFor, takeRegistryDigest } from './young-generation.js'
+import { PEER_SEMI_SPACE_MB, WORKER_MALLOC_ARENAS, WORKER_SEMI_SPACE_MB, restartFor, takeRegistryDigest } from './young-generation.js'
 
 describe('a peer command starts again with a small young generation', () => {
   it('adds the flag after Node options and before the script and its arguments', () => {
@@ -7,7 +7,6 @@ describe('a peer command starts again with a small young generation', () => {
       '/bin/node',
       '--enable-source-maps',
       `--max-semi-space-size=${PEER_SEMI_SPACE_MB}`,
-      TRUSTED_MARKING_FLAG,
       '/app/queue-runtime.mjs',
       'start',
       '--no-work',
@@ -16,9 +15,7 @@ describe('a peer command starts again with a small young generation', () => {
 
   it('sizes it by role: a worker, whose handlers run in threads of their own, gets less and two malloc arenas', () => {
     const argv = ['/bin/node', 'q.mjs', 'start']
-    expect(restartFor('solo', '/bin/node', [], argv, { HOME: '/h' })).toEqual({ args: ['/bin/node', `--max-semi-space-size=${PEER_SEMI_SPACE_MB}`, TRUSTED_MARKING_FLAG, 'q.mjs', 'start'], env: { HOME: '/h' } })
-    // A trusted peer marks on its own thread, unless the user said how it marks.
-    expect(restartFor('raft', '/bin/node', ['--concurrent-marking'], argv, {})?.args).toEqual(['/bin/node', '--concurrent-marking', `--max-semi-space-size=${PEER_SEMI_SPACE_MB}`, 'q.mjs', 'start'])
+    expect(restartFor('solo', '/bin/node', [], argv, { HOME: '/h' })).toEqual({ args: ['/bin/node', `--max-semi-space-size=${PEER_SEMI_SPACE_MB}`, 'q.mjs', 'start'], env: { HOME: '/h' } })
     expect(restartFor('worker', '/bin/node', [], argv, { HOME: '/h' })).toEqual({
       args: ['/bin/node', `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`, 'q.mjs', 'start'],
       env: { HOME: '/h', MALLOC_ARENA_MAX: String(WORKER_MALLOC_ARENAS) },

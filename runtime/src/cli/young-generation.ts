@@ -8,21 +8,12 @@
 // ran (104 MB), an idle worker settles at about 98 MB; throughput stayed within the runs' spread
 // with each (BENCHMARKS.md). V8 reads the size, and glibc the arena count, only as the process
 // starts, so once a peer knows its role it starts Node afresh in the same process (execve, same
-// pid) with them, unless the user chose a size in the command line or NODE_OPTIONS.
-//
-// A trusted peer also marks its old generation on its own thread, a step at a time between
-// messages, rather than on V8's helper threads: on a machine whose cores other processes keep
-// busy (peers of the same cluster, as in the bench), the helpers fall behind and the pause that
-// ends marking has to finish their work, 5-17 ms at once where two members collected together.
-// p99 of a job at 200 jobs/s, alternating runs, six each: 21.1-30.0 ms → 11.4-18.3 ms, the
-// throughput within the runs' spread (BENCHMARKS.md). A marking flag of the user's is kept. A remote
+// pid) with them, unless the user chose a size in the command line or NODE_OPTIONS. A remote
 // registry is read once: the new image reads the copy the first one kept, if its digest matches.
 const REGISTRY_DIGEST_ENV = 'PEERQUEUE_REGISTRY_KEPT_SHA256'
 import type { PeerMode } from '../peer.js'
 
 const FLAG = '--max-semi-space-size'
-export const TRUSTED_MARKING_FLAG = '--no-concurrent-marking'
-const MARKING_FLAGS = ['--concurrent-marking', '--no-concurrent-marking', '--concurrent_marking', '--no-concurrent_marking']
 export const PEER_SEMI_SPACE_MB = 4
 export const WORKER_SEMI_SPACE_MB = 1
 export const WORKER_MALLOC_ARENAS = 2
@@ -38,13 +29,7 @@ export function restartFor(mode: PeerMode, execPath: string, execArgv: readonly 
   if (chosen) return undefined
   const worker = mode === 'worker'
   return {
-    args: [
-      execPath,
-      ...execArgv,
-      `${FLAG}=${worker ? WORKER_SEMI_SPACE_MB : PEER_SEMI_SPACE_MB}`,
-      ...(worker || execArgv.some((arg) => MARKING_FLAGS.includes(arg)) ? [] : [TRUSTED_MARKING_FLAG]),
-      ...argv.slice(1),
-    ],
+    args: [execPath, ...execArgv, `${FLAG}=${worker ? WORKER_SEMI_SPACE_MB : PEER_SEMI_SPACE_MB}`, ...argv.slice(1)],
     env: {
       ...env,
       ...(worker && env.MALLOC_ARENA_MAX === undefined ? { MALLOC_ARENA_MAX: String(WORKER_MALLOC_ARENAS) } : {}),
