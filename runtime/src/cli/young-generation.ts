@@ -10,10 +10,10 @@
 // starts, so once a peer knows its role it starts Node afresh in the same process (execve, same
 // pid) with them, unless the user chose a size in the command line or NODE_OPTIONS. A remote
 // registry is read once: the new image reads the copy the first one kept, if its digest matches.
-const REGISTRY_DIGEST_ENV = 'PEERQUEUE_REGISTRY_KEPT_SHA256'
 import type { PeerMode } from '../peer.js'
 
 const FLAG = '--max-semi-space-size'
+const REGISTRY_DIGEST_ENV = 'PEERQUEUE_REGISTRY_KEPT_SHA256'
 export const PEER_SEMI_SPACE_MB = 4
 export const WORKER_SEMI_SPACE_MB = 1
 export const WORKER_MALLOC_ARENAS = 2
